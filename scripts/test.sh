@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, unit tests, then the integration tests on a
+# freshly started local test bed (built from Go modules on first use, cached
+# after). A test bed that cannot start fails the run; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "type check (tsc --noEmit)"
+npx tsc --noEmit -p tsconfig.json
+
+results=$(mktemp -d)
+summary() {
+  node -e '
+    const fs = require("fs"); let p = 0, f = 0;
+    for (const file of process.argv.slice(1)) {
+      if (!fs.existsSync(file)) continue;
+      const r = JSON.parse(fs.readFileSync(file, "utf8"));
+      p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites;
+    }
+    console.log(`\ntests: ${p} passed, ${f} failed`);
+  ' "$results/unit.json" "$results/integration.json"
+}
+
+step "unit tests"
+npx jest --selectProjects unit --ci --json --outputFile="$results/unit.json" || { summary; exit 1; }
+
+step "test bed up (3 clusters, 2 stand-in nodes)"
+trap 'scripts/testbed/testbed down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
+scripts/testbed/testbed up --clusters 3 --nodes 2
+
+step "integration tests (real Terraform against the local API servers)"
+status=0
+npx jest --selectProjects integration --ci --runInBand --json --outputFile="$results/integration.json" || status=$?
+summary
+exit $status

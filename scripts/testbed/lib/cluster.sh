@@ -1,0 +1,194 @@
+# Starts local Kubernetes control planes envtest-style (etcd + kube-apiserver on
+# loopback, no kubelet, no controllers) and an sshd that stands in for nodes.
+# shellcheck shell=bash
+
+# make_cert DIR NAME CA_NAME SUBJ [EXT]: an EC P-256 key and a certificate signed
+# by CA_NAME (or self-signed CA when CA_NAME is "self").
+make_cert() {
+  local dir=$1 name=$2 ca=$3 subj=$4 ext=${5:-}
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$name.key" 2>/dev/null
+  chmod 600 "$dir/$name.key"
+  if [ "$ca" = self ]; then
+    openssl req -x509 -new -key "$dir/$name.key" -subj "$subj" -days 3650 -sha256 \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" \
+      -out "$dir/$name.crt" 2>/dev/null
+  else
+    openssl req -new -key "$dir/$name.key" -subj "$subj" -out "$dir/$name.csr" 2>/dev/null
+    printf '%s\n' "$ext" >"$dir/$name.ext"
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -CAcreateserial \
+      -days 365 -sha256 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
+    rm -f "$dir/$name.csr" "$dir/$name.ext"
+  fi
+}
+
+# cluster_pki DIR: serving CA + serving cert, client CA + admin (system:masters),
+# service-account signing key.
+cluster_pki() {
+  local d=$1
+  mkdir -p "$d"
+  make_cert "$d" serving-ca self "/CN=testbed-serving-ca"
+  make_cert "$d" apiserver serving-ca "/CN=kube-apiserver" \
+    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc
+extendedKeyUsage=serverAuth
+keyUsage=critical,digitalSignature,keyEncipherment"
+  make_cert "$d" client-ca self "/CN=testbed-client-ca"
+  make_cert "$d" admin client-ca "/O=system:masters/CN=testbed-admin" \
+    "extendedKeyUsage=clientAuth
+keyUsage=critical,digitalSignature,keyEncipherment"
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/sa.key" 2>/dev/null
+  openssl pkey -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
+}
+
+# write_kubeconfig FILE NAME SERVER DIR
+write_kubeconfig() {
+  local file=$1 name=$2 server=$3 d=$4
+  cat >"$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: $name
+  cluster:
+    server: $server
+    certificate-authority-data: $(base64 -w0 "$d/serving-ca.crt")
+users:
+- name: $name-admin
+  user:
+    client-certificate-data: $(base64 -w0 "$d/admin.crt")
+    client-key-data: $(base64 -w0 "$d/admin.key")
+contexts:
+- name: $name
+  context:
+    cluster: $name
+    user: $name-admin
+current-context: $name
+EOF
+  chmod 600 "$file"
+}
+
+# wait_ready NAME URL DIR SECONDS
+wait_ready() {
+  local name=$1 url=$2 d=$3 limit=$4 i
+  for i in $(seq 1 $((limit * 4))); do
+    if curl -sf --max-time 2 --cacert "$d/serving-ca.crt" --cert "$d/admin.crt" --key "$d/admin.key" "$url/readyz" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$(cat "$TESTBED_DIR/pids/$name.pid")" 2>/dev/null; then
+      die "$name exited while starting; its log ($TESTBED_DIR/logs/$name.log) ends with:
+$(tail -n 20 "$TESTBED_DIR/logs/$name.log")"
+    fi
+    sleep 0.25
+  done
+  die "$name did not become ready at $url/readyz within ${limit}s; log: $TESTBED_DIR/logs/$name.log"
+}
+
+# start_cluster I: etcd + kube-apiserver for cluster I.
+start_cluster() {
+  local i=$1 d="$TESTBED_DIR/clusters/$i"
+  local etcd_port peer_port api_port
+  etcd_port=$(free_port)
+  peer_port=$(free_port)
+  api_port=$(free_port)
+  cluster_pki "$d/pki"
+  start_daemon "etcd-$i" "$TESTBED_DIR/logs/etcd-$i.log" \
+    "$ETCD_BIN" --name "etcd-$i" --data-dir "$d/etcd" --unsafe-no-fsync \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "etcd-$i=http://127.0.0.1:$peer_port" --log-level warn
+  local url="https://127.0.0.1:$api_port"
+  start_daemon "kube-apiserver-$i" "$TESTBED_DIR/logs/kube-apiserver-$i.log" \
+    "$APISERVER_BIN" --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --cert-dir "$d/certs" --tls-cert-file "$d/pki/apiserver.crt" --tls-private-key-file "$d/pki/apiserver.key" \
+    --secure-port "$api_port" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+    --service-cluster-ip-range 10.0.0.0/24 --allow-privileged=true \
+    --disable-admission-plugins ServiceAccount --authorization-mode RBAC \
+    --service-account-issuer "$url" --service-account-key-file "$d/pki/sa.pub" \
+    --service-account-signing-key-file "$d/pki/sa.key" --client-ca-file "$d/pki/client-ca.crt"
+  write_kubeconfig "$d/kubeconfig" "testbed-$i" "$url" "$d/pki"
+  echo "$url" >"$d/url"
+}
+
+# merge_kubeconfigs N FILE: one kubeconfig with a context per cluster.
+merge_kubeconfigs() {
+  local n=$1 file=$2 i
+  {
+    echo "apiVersion: v1"
+    echo "kind: Config"
+    echo "current-context: testbed-1"
+    echo "clusters:"
+    for i in $(seq 1 "$n"); do sed -n '/^clusters:/,/^users:/p' "$TESTBED_DIR/clusters/$i/kubeconfig" | sed '1d;$d'; done
+    echo "users:"
+    for i in $(seq 1 "$n"); do sed -n '/^users:/,/^contexts:/p' "$TESTBED_DIR/clusters/$i/kubeconfig" | sed '1d;$d'; done
+    echo "contexts:"
+    for i in $(seq 1 "$n"); do sed -n '/^contexts:/,/^current-context:/p' "$TESTBED_DIR/clusters/$i/kubeconfig" | sed '1d;$d'; done
+  } >"$file"
+  chmod 600 "$file"
+}
+
+ensure_sshd() {
+  [ -x /usr/sbin/sshd ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "sshd is missing and apt-get is not available; install openssh-server"
+  run_step "install openssh-server (Debian package)" "$CACHE_DIR/logs/apt-openssh.log" \
+    bash -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server'
+}
+
+# write_node_commands DIR: stand-ins for rke2, rke, systemctl and docker that
+# record each call (node, time, arguments) and succeed.
+write_node_commands() {
+  local dir=$1 cmd
+  mkdir -p "$dir"
+  for cmd in rke2 rke systemctl docker kubectl-node; do
+    cat >"$dir/$cmd" <<EOF
+#!/bin/sh
+# Test-bed stand-in: records the call instead of touching a real node.
+printf '%s\t%s\t%s\n' "\${TESTBED_NODE:-unknown}" "$cmd" "\$*" >>"$TESTBED_DIR/node-calls.log"
+EOF
+    chmod +x "$dir/$cmd"
+  done
+}
+
+# start_sshd_nodes N: one sshd per stand-in node on loopback, each with its own
+# host key and TESTBED_NODE name; root logs in with a generated key.
+start_sshd_nodes() {
+  local n=$1 i
+  [ "$n" -gt 0 ] || return 0
+  ensure_sshd
+  local d="$TESTBED_DIR/ssh"
+  mkdir -p "$d" /run/sshd
+  chmod 700 "$d"
+  ssh-keygen -q -t ed25519 -N '' -f "$d/id_ed25519" -C testbed-client
+  cp "$d/id_ed25519.pub" "$d/authorized_keys"
+  write_node_commands "$TESTBED_DIR/node-bin"
+  : >"$TESTBED_DIR/node-calls.log"
+  : >"$d/known_hosts"
+  for i in $(seq 1 "$n"); do
+    local port
+    port=$(free_port)
+    ssh-keygen -q -t ed25519 -N '' -f "$d/host-$i" -C "node-$i"
+    cat >"$d/sshd-$i.conf" <<EOF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $d/host-$i
+PidFile $d/sshd-$i.pid
+AuthorizedKeysFile $d/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SetEnv TESTBED_NODE=node-$i PATH=$TESTBED_DIR/node-bin:/usr/local/bin:/usr/bin:/bin
+EOF
+    start_daemon "sshd-$i" "$TESTBED_DIR/logs/sshd-$i.log" /usr/sbin/sshd -D -e -f "$d/sshd-$i.conf"
+    echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$d/host-$i.pub")" >>"$d/known_hosts"
+    echo "$port" >"$d/port-$i"
+  done
+  for i in $(seq 1 "$n"); do
+    local port ok=""
+    port=$(cat "$d/port-$i")
+    for _ in $(seq 1 40); do
+      if ssh -q -i "$d/id_ed25519" -o UserKnownHostsFile="$d/known_hosts" -o StrictHostKeyChecking=yes \
+        -o BatchMode=yes -p "$port" root@127.0.0.1 true 2>/dev/null; then ok=1; break; fi
+      sleep 0.25
+    done
+    [ -n "$ok" ] || die "sshd for node-$i on port $port does not accept the test-bed key; log: $TESTBED_DIR/logs/sshd-$i.log"
+  done
+}

@@ -1,0 +1,67 @@
+# Shared helpers for the test bed: logging with elapsed time, steps that name
+# the failing command, free ports, pid files.
+# shellcheck shell=bash
+
+TESTBED_T0=${TESTBED_T0:-$(date +%s)}
+
+log() {
+  printf '[testbed %4ss] %s\n' "$(($(date +%s) - TESTBED_T0))" "$*" >&2
+}
+
+die() {
+  printf '[testbed] error: %s\n' "$*" >&2
+  exit 1
+}
+
+# run_step NAME LOGFILE CMD...: runs CMD with its output in LOGFILE; on failure
+# names the step, the command and the end of its output, then exits.
+run_step() {
+  local name=$1 logfile=$2
+  shift 2
+  local start=$(date +%s)
+  log "$name ..."
+  mkdir -p "$(dirname "$logfile")"
+  if ! "$@" >"$logfile" 2>&1; then
+    printf '[testbed] error: step "%s" failed after %ss\n' "$name" "$(($(date +%s) - start))" >&2
+    printf '[testbed]   command: %s\n' "$*" >&2
+    printf '[testbed]   log: %s (last 25 lines below)\n' "$logfile" >&2
+    tail -n 25 "$logfile" | sed 's/^/    /' >&2
+    exit 1
+  fi
+  log "$name done in $(($(date +%s) - start))s"
+}
+
+# free_port: an unused TCP port on 127.0.0.1.
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
+}
+
+# version_ge A B: true when version A >= B (dotted, leading v ignored).
+version_ge() {
+  local a=${1#v} b=${2#v}
+  [ "$(printf '%s\n%s\n' "$a" "$b" | sort -V | head -n 1)" = "$b" ]
+}
+
+# start_daemon NAME LOGFILE CMD...: starts CMD in its own session, records its pid.
+start_daemon() {
+  local name=$1 logfile=$2
+  shift 2
+  mkdir -p "$TESTBED_DIR/pids" "$(dirname "$logfile")"
+  setsid "$@" >"$logfile" 2>&1 </dev/null &
+  echo $! >"$TESTBED_DIR/pids/$name.pid"
+}
+
+# stop_daemon PIDFILE: stops the process a pid file names, if it is still ours.
+stop_daemon() {
+  local pidfile=$1 pid
+  pid=$(cat "$pidfile" 2>/dev/null) || return 0
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}

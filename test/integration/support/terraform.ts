@@ -1,0 +1,136 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, TerraformStack } from 'cdktf';
+import { REPO_ROOT, run, RunResult, testbedProcessEnv } from './testbed';
+
+/** One planned change, as `terraform show -json` reports it. */
+export interface PlannedChange {
+  address: string;
+  type: string;
+  actions: string[];
+  before: any;
+  after: any;
+}
+
+export interface Plan {
+  json: any;
+  raw: string;
+  changes: PlannedChange[];
+}
+
+/**
+ * A cdktf project in a temporary directory: synthesizes stacks in-process,
+ * deploys them with the real `cdktf deploy`, plans with the real engine.
+ */
+export class Workspace {
+  readonly dir: string;
+  readonly outdir: string;
+  readonly logs: string[] = [];
+
+  constructor(name: string) {
+    const root = path.join(REPO_ROOT, '.testbed', 'work');
+    fs.mkdirSync(root, { recursive: true });
+    this.dir = fs.mkdtempSync(path.join(root, `${name}-`));
+    this.outdir = path.join(this.dir, 'cdktf.out');
+    fs.writeFileSync(path.join(this.dir, 'cdktf.json'), JSON.stringify({
+      language: 'typescript',
+      app: 'echo "synthesized in-process by the test" && exit 1',
+      output: 'cdktf.out',
+      sendCrashReports: 'false',
+    }, null, 2));
+  }
+
+  /** Synthesizes whatever `build` adds to a fresh App into this workspace. */
+  synth(build: (app: App) => void): void {
+    const app = new App({ outdir: this.outdir });
+    build(app);
+    app.synth();
+  }
+
+  stackDir(stack: string): string {
+    return path.join(this.outdir, 'stacks', stack);
+  }
+
+  /** `cdktf deploy --auto-approve --skip-provider-lock` on the synthesized output. */
+  deploy(stack: string): RunResult {
+    const r = run(path.join(REPO_ROOT, 'node_modules/.bin/cdktf'),
+      ['deploy', stack, '--auto-approve', '--skip-provider-lock', '--skip-synth'],
+      { cwd: this.dir });
+    this.logs.push(r.stdout, r.stderr);
+    return r;
+  }
+
+  /** `terraform plan` + `terraform show -json`, in the stack's directory. */
+  plan(stack: string): Plan {
+    const env = testbedProcessEnv();
+    const engine = env.TERRAFORM_BINARY_NAME ?? 'terraform';
+    const cwd = this.stackDir(stack);
+    if (!fs.existsSync(path.join(cwd, '.terraform'))) {
+      this.logs.push(run(engine, ['init', '-input=false', '-no-color'], { cwd, env }).stdout);
+    }
+    const p = run(engine, ['plan', '-input=false', '-no-color', '-out=tfplan', '-detailed-exitcode'], { cwd, env, ok: [0, 2] });
+    this.logs.push(p.stdout, p.stderr);
+    const raw = run(engine, ['show', '-json', 'tfplan'], { cwd, env }).stdout;
+    const json = JSON.parse(raw);
+    const changes: PlannedChange[] = (json.resource_changes ?? [])
+      .filter((rc: any) => !(rc.change.actions.length === 1 && rc.change.actions[0] === 'no-op'))
+      .map((rc: any) => ({ address: rc.address, type: rc.type, actions: rc.change.actions, before: rc.change.before, after: rc.change.after }));
+    return { json, raw, changes };
+  }
+
+  /** The state file the local backend writes for a stack. */
+  statePath(stack: string): string {
+    const candidates = [
+      path.join(this.dir, `terraform.${stack}.tfstate`),
+      path.join(this.stackDir(stack), `terraform.${stack}.tfstate`),
+      path.join(this.stackDir(stack), 'terraform.tfstate'),
+    ];
+    const found = candidates.find((c) => fs.existsSync(c));
+    if (!found) throw new Error(`no state file for stack ${stack}; looked at ${candidates.join(', ')}`);
+    return found;
+  }
+
+  /** Every file of the synthesized output, concatenated. */
+  synthesizedText(): string {
+    return readTree(this.outdir, (f) => !f.includes(`${path.sep}.terraform${path.sep}`) && !f.endsWith('tfplan'));
+  }
+
+  remove(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function readTree(dir: string, keep: (file: string) => boolean): string {
+  let out = '';
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) out += readTree(p, keep);
+    else if (entry.isFile() && keep(p)) out += fs.readFileSync(p, 'latin1');
+  }
+  return out;
+}
+
+/**
+ * Distinctive pieces of a PEM private key: the base64 body lines and the raw
+ * DER as base64/hex. Any of them in an artifact means the key leaked.
+ */
+export function keyFingerprints(keyPem: string): string[] {
+  const body = keyPem.split(/\r?\n/).filter((l) => l && !l.startsWith('-----'));
+  const der = Buffer.from(body.join(''), 'base64');
+  return [
+    ...body.filter((l) => l.length >= 40),
+    Buffer.from(keyPem).toString('base64').slice(20, 80),
+    der.toString('hex').slice(40, 120),
+    der.toString('base64').slice(40, 100),
+  ];
+}
+
+export function expectNoKey(haystack: string, keyPem: string, where: string): void {
+  for (const needle of keyFingerprints(keyPem)) {
+    if (haystack.includes(needle)) {
+      throw new Error(`private key material found in ${where}`);
+    }
+  }
+}
+
+export type { TerraformStack };

@@ -1,0 +1,85 @@
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+/**
+ * Reads the env file that `scripts/testbed/testbed up` writes. Throws (never
+ * skips) when the test bed is not up, so a missing test bed fails the run.
+ */
+export function loadTestbedEnv(): Record<string, string> {
+  const dir = process.env.TESTBED_DIR ?? path.join(REPO_ROOT, '.testbed');
+  const file = path.join(dir, 'env');
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} does not exist: the test bed is down. Start it with: scripts/testbed/testbed up --clusters 3`);
+  }
+  const env: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2];
+    if (m[1] === 'PATH') {
+      value = value.replace(/'/g, '').replace(/"\$PATH"/, process.env.PATH ?? '');
+    } else {
+      value = value.replace(/^'(.*)'$/, '$1');
+    }
+    env[m[1]] = value;
+  }
+  return env;
+}
+
+/** The environment for child processes (terraform, cdktf, helm) on the test bed. */
+export function testbedProcessEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, ...loadTestbedEnv(), CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1' };
+}
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command; throws with its output when it exits with a status not in `ok`. */
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; ok?: number[] } = {}): RunResult {
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? testbedProcessEnv(),
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const status = r.status ?? -1;
+  if (!(opts.ok ?? [0]).includes(status)) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${status} (cwd ${opts.cwd ?? process.cwd()})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
+  return { status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** kubectl-free read of a Kubernetes object through the API server, as JSON. */
+export function kubeGet(cluster: number, apiPath: string): any {
+  const env = loadTestbedEnv();
+  const pki = path.join(env.TESTBED_DIR, 'clusters', String(cluster), 'pki');
+  const url = env[`TESTBED_APISERVER_${cluster}`];
+  const out = execFileSync('curl', [
+    '-sf', '--cacert', path.join(pki, 'serving-ca.crt'),
+    '--cert', path.join(pki, 'admin.crt'), '--key', path.join(pki, 'admin.key'),
+    `${url}${apiPath}`,
+  ], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+/** Sends a JSON body to the API server (POST/PUT/DELETE/PATCH). */
+export function kubeSend(cluster: number, method: string, apiPath: string, body?: unknown, contentType = 'application/json'): any {
+  const env = loadTestbedEnv();
+  const pki = path.join(env.TESTBED_DIR, 'clusters', String(cluster), 'pki');
+  const url = env[`TESTBED_APISERVER_${cluster}`];
+  const args = [
+    '-sS', '-f', '-X', method, '--cacert', path.join(pki, 'serving-ca.crt'),
+    '--cert', path.join(pki, 'admin.crt'), '--key', path.join(pki, 'admin.key'),
+    '-H', `Content-Type: ${contentType}`,
+  ];
+  if (body !== undefined) args.push('--data-binary', JSON.stringify(body));
+  args.push(`${url}${apiPath}`);
+  const out = execFileSync('curl', args, { encoding: 'utf8' });
+  return out ? JSON.parse(out) : undefined;
+}
