@@ -1,0 +1,12 @@
+/**
+ * `lib/rotation`: cdktf constructs that declare a certificate rotation as
+ * Terraform resources, one construct per file.
+ */
+export { contentRevision, fieldManagerName, shellQuote, canonicalJson, RotationPropError, TRUST_ANNOTATION, ANNOTATION_PREFIX } from './common';
+export * from './tls-certificate-secret';
+export * from './rancher-ingress-certificate';
+export * from './rancher-ca-secret';
+export * from './rancher-helm-values';
+export * from './agent-ca-checksum';
+export * from './rollout-restart';
+export * from './rancher-server-rotation';
