@@ -1,0 +1,30 @@
+/**
+ * Digests of certificate material, including Rancher's `CATTLE_CA_CHECKSUM`.
+ */
+import { createHash } from 'crypto';
+
+/** SHA-256 of the bytes (a string is hashed as UTF-8), as lowercase hex. */
+export function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * The value Rancher agents expect in `CATTLE_CA_CHECKSUM` for a CA bundle
+ * (seed 004 §4, method 2):
+ *
+ * ```
+ * curl -k -s -fL <RANCHER_SERVER>/v3/settings/cacerts | jq -r .value > cacert.tmp
+ * sha256sum cacert.tmp | awk '{print $1}'
+ * ```
+ *
+ * Rancher's `cacerts` setting holds the content of `cacerts.pem` without
+ * trailing whitespace, and `jq -r` prints it followed by one newline, so the
+ * checksum is `sha256(trimEnd(text) + "\n")`. For a file that ends in exactly
+ * one newline this equals `sha256sum cacerts.pem`.
+ *
+ * @param cacertsText the content of `cacerts.pem` as it goes into the `tls-ca` secret
+ */
+export function cattleCaChecksum(cacertsText: string | Buffer): string {
+  const text = Buffer.isBuffer(cacertsText) ? cacertsText.toString('utf8') : cacertsText;
+  return sha256Hex(text.trimEnd() + '\n');
+}

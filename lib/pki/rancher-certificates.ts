@@ -1,0 +1,299 @@
+/**
+ * The Rancher server certificate as seed 004 describes it: `tls.crt` (server
+ * certificate and intermediates) with `tls.key` for the `tls-rancher-ingress`
+ * secret, and optionally `cacerts.pem` (intermediates, then root) for the
+ * `tls-ca` secret and `CATTLE_CA_CHECKSUM`.
+ *
+ * {@link loadServerCertificate} reads the files and runs every check of this
+ * library; constructs and the config loader use what it returns and nothing
+ * else. The private key is read only to check that it matches; it is never
+ * returned, logged or quoted.
+ */
+import { readFileSync } from 'fs';
+import { CertificateInfo, describeCertificate, describeKeyType, parseCertificates } from './certificate';
+import { isIssuedBy, verifyCaBundle, verifyChain, verifyLeafAgainstCa } from './chain';
+import { CertificateInputError } from './errors';
+import { cattleCaChecksum } from './fingerprint';
+import { hostCoverage } from './hostname';
+import { splitPem } from './pem';
+import { keyMatchesCertificate, parsePrivateKey } from './private-key';
+import { checkValidity, DAY_MS, formatDays, formatIsoSeconds } from './validity';
+
+/** Options of {@link loadServerCertificate}. */
+export interface LoadServerCertificateOptions {
+  /** Path of `tls.crt`: the PEM server certificate, then its intermediate(s). Used as given. */
+  readonly certFile: string;
+  /** Path of `tls.key`: the server certificate's PEM private key, unencrypted. Used as given. */
+  readonly keyFile: string;
+  /**
+   * Path of `cacerts.pem`: the PEM intermediate(s), then the root, for a private CA.
+   * @default - no CA bundle (a publicly trusted certificate)
+   */
+  readonly caFile?: string;
+  /** The hostname (or IP address) clients use to reach Rancher; the certificate must cover it. */
+  readonly hostname: string;
+  /** The time of the check. */
+  readonly now: Date;
+  /** How long before expiry a certificate is due for rotation, in milliseconds (see `parseDuration`). */
+  readonly renewBefore: number;
+}
+
+/** A finding that does not stop synth but that the user should see. */
+export interface CertificateWarning {
+  /** A namespaced id, e.g. `cert-rotation:expiresSoon`. */
+  readonly id: string;
+  /** One sentence naming the file, what is found and what to do. */
+  readonly message: string;
+}
+
+/** A checked Rancher server certificate. Holds no private key material. */
+export interface ServerCertificate {
+  /** Path of `tls.crt`, as given. */
+  readonly certFile: string;
+  /** Path of `tls.key`, as given. The key itself is not part of this object. */
+  readonly keyFile: string;
+  /** Path of `cacerts.pem`, as given, when there is one. */
+  readonly caFile?: string;
+  /** The served chain: the server certificate, then its intermediate(s). */
+  readonly chain: CertificateInfo[];
+  /** The chain as canonical PEM (LF line endings, one trailing newline): the `tls.crt` to deploy. */
+  readonly chainPem: string;
+  /** The server certificate (`chain[0]`). */
+  readonly leaf: CertificateInfo;
+  /** The CA bundle, when `caFile` is given. */
+  readonly cas?: CertificateInfo[];
+  /** The CA bundle as canonical PEM: the `cacerts.pem` to deploy, when `caFile` is given. */
+  readonly caPem?: string;
+  /** `CATTLE_CA_CHECKSUM` for `caPem` (see `cattleCaChecksum`), when `caFile` is given. */
+  readonly caChecksum?: string;
+  /** Findings that need attention but do not stop synth. */
+  readonly warnings: CertificateWarning[];
+}
+
+/** Warning ids this module emits. */
+export const CertificateWarningIds = {
+  /** A certificate is inside the renew-before window. */
+  EXPIRES_SOON: 'cert-rotation:expiresSoon',
+  /** The served chain stops before an intermediate that only cacerts.pem holds. */
+  INTERMEDIATE_NOT_SERVED: 'cert-rotation:intermediateNotServed',
+  /** cacerts.pem holds only the root although an intermediate signed the server certificate (seed 004 §2). */
+  INTERMEDIATE_NOT_IN_CA_BUNDLE: 'cert-rotation:intermediateNotInCaBundle',
+  /** tls.crt also holds a private key, which is left out. */
+  KEY_IN_CERTIFICATE_FILE: 'cert-rotation:keyInCertificateFile',
+} as const;
+
+/**
+ * Reads and checks a Rancher server certificate, its key and optional CA bundle.
+ *
+ * Checks, in order: every file is non-empty, complete PEM (not DER) and
+ * parses, and the key is not encrypted; `tls.crt` is ordered leaf, then
+ * intermediate(s); the key matches the server certificate; `cacerts.pem`
+ * lists intermediate(s), then the root, and joins the served chain; no
+ * certificate is expired or not yet valid at `now`; the server certificate
+ * covers `hostname` through a subjectAltName.
+ *
+ * @throws CertificateInputError for the first check that fails
+ */
+export function loadServerCertificate(options: LoadServerCertificateOptions): ServerCertificate {
+  const { certFile, keyFile, caFile, now, renewBefore } = options;
+  const hostname = options.hostname.trim();
+  if (hostname === '') {
+    throw new Error(`'hostname' (${JSON.stringify(options.hostname)}) must be the DNS name or IP address clients use to reach Rancher.`);
+  }
+  if (Number.isNaN(now.getTime())) {
+    throw new Error(`'now' (${String(now)}) must be a valid date.`);
+  }
+  if (!Number.isFinite(renewBefore) || renewBefore < 0) {
+    throw new Error(`'renewBefore' (${renewBefore}) must be a duration of zero or more milliseconds, e.g. parseDuration('28d').`);
+  }
+  const warnings: CertificateWarning[] = [];
+
+  // 1. Formats: every file reads as PEM and parses.
+  const certText = readInput(certFile, 'tls.crt');
+  const chain = parseCertificates(certText, certFile, 'tls.crt');
+  const keyInCertFile = splitPem(certText, certFile, 'tls.crt').find((b) => b.label.endsWith('PRIVATE KEY'));
+  if (keyInCertFile) {
+    warnings.push({
+      id: CertificateWarningIds.KEY_IN_CERTIFICATE_FILE,
+      message: `${certFile}: tls.crt also holds a private key (PEM block on line ${keyInCertFile.line}), which is left out of the served chain; remove it from this file and keep the key only in ${keyFile}.`,
+    });
+  }
+  const key = parsePrivateKey(readInput(keyFile, 'tls.key'), keyFile, 'tls.key');
+  const cas = caFile !== undefined ? parseCertificates(readInput(caFile, 'cacerts.pem'), caFile, 'cacerts.pem') : undefined;
+
+  // 2. Order of the served chain, then the key.
+  verifyChain(chain, certFile, 'tls.crt');
+  const leaf = chain[0];
+  if (!keyMatchesCertificate(key, leaf)) {
+    const keyType = describeKeyType(key);
+    const types = keyType === leaf.keyType ? '' : `; the key is ${keyType} but the certificate holds an ${leaf.keyType} public key`;
+    throw new CertificateInputError({
+      file: keyFile,
+      field: 'tls.key',
+      problem: `the private key does not match the certificate in ${certFile} (subject ${describeCertificate(leaf)})${types}`,
+      fix: 'supply the key that was used to create the CSR for this certificate',
+    });
+  }
+
+  // 3. The CA bundle and how the chain joins it.
+  if (cas !== undefined && caFile !== undefined) {
+    verifyCaBundle(cas, caFile, 'cacerts.pem');
+    verifyLeafAgainstCa(chain, cas, caFile, 'cacerts.pem');
+    warnings.push(...joinWarnings(chain, cas, certFile, caFile));
+  }
+
+  // 4. Validity at `now`.
+  const checked: Array<{ cert: CertificateInfo; file: string; field: string; role: string }> = [
+    ...chain.map((cert, i) => ({
+      cert,
+      file: certFile,
+      field: 'tls.crt',
+      role: i === 0 ? 'the server certificate' : `certificate ${i + 1} of the chain`,
+    })),
+    ...(cas ?? []).map((cert, i) => ({
+      cert,
+      file: caFile as string,
+      field: 'cacerts.pem',
+      role: `CA certificate ${i + 1}`,
+    })),
+  ];
+  const warned = new Set<string>();
+  for (const { cert, file, field, role } of checked) {
+    const validity = checkValidity(cert, { now, renewBefore });
+    const what = `${role} (${describeCertificate(cert)})`;
+    if (validity.status === 'expired') {
+      throw new CertificateInputError({
+        file,
+        field,
+        problem: `in ${field}, ${what} expired on ${formatIsoSeconds(cert.notAfter)}, ${plural(daysSince(cert.notAfter, now), 'day')} before ${formatIsoSeconds(now)}`,
+        fix:
+          field === 'cacerts.pem' || cert.isCA
+            ? `renew the expired CA certificate, re-issue what it signed, and write the new certificates into ${field}`
+            : `issue a new certificate for ${hostname} and write it, followed by its intermediate(s), into this file`,
+      });
+    }
+    if (validity.status === 'not-yet-valid') {
+      throw new CertificateInputError({
+        file,
+        field,
+        problem: `in ${field}, ${what} is not valid until ${formatIsoSeconds(cert.notBefore)} (checked at ${formatIsoSeconds(now)})`,
+        fix: 'wait until its start date, or issue it again with a start date in the past (check the clock of the machine that issued it)',
+      });
+    }
+    if (validity.status === 'renew' && !warned.has(cert.sha256Fingerprint)) {
+      // An intermediate in both tls.crt and cacerts.pem is reported once, for tls.crt.
+      warned.add(cert.sha256Fingerprint);
+      warnings.push({
+        id: CertificateWarningIds.EXPIRES_SOON,
+        message:
+          `${file}: certificate ${describeCertificate(cert)} expires on ${formatIsoSeconds(cert.notAfter)} ` +
+          `(in ${plural(validity.daysLeft, 'day')}), inside the renew-before window of ${formatDays(renewBefore)} days; rotate it.`,
+      });
+    }
+  }
+
+  // 5. The hostname.
+  const coverage = hostCoverage(leaf, hostname);
+  if (coverage !== 'san') {
+    const sans = [...leaf.dnsNames.map((n) => `DNS:${n}`), ...leaf.ipAddresses.map((ip) => `IP:${ip}`)];
+    throw new CertificateInputError({
+      file: certFile,
+      field: 'tls.crt',
+      problem:
+        coverage === 'common-name'
+          ? `the server certificate (${describeCertificate(leaf)}) names ${hostname} only in its subject CN and has no subjectAltName, which Rancher agents and kubectl (Go 1.15 and later) reject`
+          : `the server certificate (${describeCertificate(leaf)}) does not cover the hostname ${hostname} (its subjectAltName: ${sans.length > 0 ? sans.join(', ') : 'none'})`,
+      fix: `issue a certificate with ${hostname} (or a matching *. wildcard) in its subjectAltName, or correct the configured hostname`,
+    });
+  }
+
+  const caPem = cas?.map((c) => c.pem).join('');
+  return {
+    certFile,
+    keyFile,
+    ...(caFile !== undefined ? { caFile } : {}),
+    chain,
+    chainPem: chain.map((c) => c.pem).join(''),
+    leaf,
+    ...(cas !== undefined && caPem !== undefined ? { cas, caPem, caChecksum: cattleCaChecksum(caPem) } : {}),
+    warnings,
+  };
+}
+
+/**
+ * Public facts about a certificate for Kubernetes annotations, in a fixed key
+ * order so synth stays byte-identical:
+ * `cert-rotation.io/sha256`, `cert-rotation.io/serial`, `cert-rotation.io/issuer`,
+ * `cert-rotation.io/not-after` (ISO 8601 UTC), `cert-rotation.io/sans`
+ * (DNS names, then IP addresses, comma-separated).
+ */
+export function certificateMetadata(info: CertificateInfo): Record<string, string> {
+  return {
+    'cert-rotation.io/sha256': info.sha256Fingerprint,
+    'cert-rotation.io/serial': info.serialNumber,
+    'cert-rotation.io/issuer': info.issuer,
+    'cert-rotation.io/not-after': formatIsoSeconds(info.notAfter),
+    'cert-rotation.io/sans': [...info.dnsNames, ...info.ipAddresses].join(','),
+  };
+}
+
+/** Warnings about how the served chain and cacerts.pem share the intermediate(s). */
+function joinWarnings(chain: CertificateInfo[], cas: CertificateInfo[], certFile: string, caFile: string): CertificateWarning[] {
+  const last = chain[chain.length - 1];
+  if (last.selfSigned || cas.some((ca) => ca.sha256Fingerprint === last.sha256Fingerprint) || !isIssuedBy(last, cas[0])) {
+    return [];
+  }
+  const first = cas[0];
+  if (!first.selfSigned) {
+    return [
+      {
+        id: CertificateWarningIds.INTERMEDIATE_NOT_SERVED,
+        message:
+          `${certFile}: the served chain ends with ${describeCertificate(last)}, whose issuer ${describeCertificate(first)} is only in cacerts.pem, ` +
+          `so clients that trust only the root cannot verify it; append ${describeCertificate(first)} to tls.crt after the server certificate.`,
+      },
+    ];
+  }
+  if (chain.length > 1) {
+    return [
+      {
+        id: CertificateWarningIds.INTERMEDIATE_NOT_IN_CA_BUNDLE,
+        message:
+          `${caFile}: cacerts.pem holds the root ${describeCertificate(first)} but not the intermediate ${describeCertificate(last)} that tls.crt serves, ` +
+          'while Rancher expects intermediate(s), then the root; put the intermediate(s) of tls.crt before the root in cacerts.pem.',
+      },
+    ];
+  }
+  return [];
+}
+
+function readInput(file: string, field: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem =
+      code === 'ENOENT'
+        ? `${field} does not exist`
+        : code === 'EISDIR'
+          ? `${field} is a directory, not a file`
+          : code === 'EACCES' || code === 'EPERM'
+            ? `${field} cannot be read (permission denied)`
+            : `${field} cannot be read (${code ?? 'unknown error'})`;
+    throw new CertificateInputError({
+      file,
+      field,
+      problem,
+      fix: 'check the path in the configuration (paths are used as given, relative ones against the working directory) and that the file is readable',
+    });
+  }
+}
+
+/** Whole days from `then` to `now`, rounded down. */
+function daysSince(then: Date, now: Date): number {
+  return Math.floor((now.getTime() - then.getTime()) / DAY_MS);
+}
+
+function plural(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,437 @@
+/**
+ * Test fixtures made by the real `openssl` CLI (OpenSSL 3.0 or later): keys of
+ * every type Rancher, RKE2 and K3s use, and chains root → intermediate → leaf
+ * with exact, back-dated validity periods (`openssl ca -startdate/-enddate`,
+ * because `openssl x509 -req -not_before` needs OpenSSL 3.4).
+ *
+ * Everything is written below a directory the caller owns (e.g. from
+ * `fs.mkdtempSync`); nothing here reads the clock for certificate dates.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** Key types the fixtures can create. */
+export type OpensslKeyType = 'rsa' | 'ec-p256' | 'ec-p384' | 'ed25519';
+
+/** The `keyType` string `lib/pki` reports for each fixture key type (RSA at 2048 bits). */
+export const EXPECTED_KEY_TYPE: Record<OpensslKeyType, string> = {
+  rsa: 'RSA 2048',
+  'ec-p256': 'ECDSA P-256',
+  'ec-p384': 'ECDSA P-384',
+  ed25519: 'Ed25519',
+};
+
+/** Runs `openssl` with arguments (no shell) and returns its stdout; throws with stderr on failure. */
+export function openssl(args: string[], options: { cwd?: string; input?: string | Buffer } = {}): string {
+  try {
+    return execFileSync('openssl', args, {
+      cwd: options.cwd,
+      input: options.input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`openssl ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+  }
+}
+
+/** Writes a new unencrypted PKCS#8 private key of the given type to `file`. */
+export function opensslKey(file: string, keyType: OpensslKeyType, rsaBits = 2048): string {
+  const algorithm: Record<OpensslKeyType, string[]> = {
+    rsa: ['-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${rsaBits}`],
+    'ec-p256': ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+    'ec-p384': ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'],
+    ed25519: ['-algorithm', 'ED25519'],
+  };
+  openssl(['genpkey', ...algorithm[keyType], '-out', file]);
+  return file;
+}
+
+/** Rewrites a key as PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`) into `out`. */
+export function opensslTraditionalKey(keyFile: string, out: string): string {
+  openssl(['pkey', '-in', keyFile, '-traditional', '-out', out]);
+  return out;
+}
+
+/** Encrypts a key with a passphrase: PKCS#8 (`ENCRYPTED PRIVATE KEY`) or legacy (`Proc-Type: 4,ENCRYPTED`). */
+export function opensslEncryptedKey(keyFile: string, out: string, format: 'pkcs8' | 'legacy'): string {
+  openssl([
+    'pkey',
+    '-in',
+    keyFile,
+    ...(format === 'legacy' ? ['-traditional'] : []),
+    '-aes256',
+    '-passout',
+    'pass:fixture-passphrase',
+    '-out',
+    out,
+  ]);
+  return out;
+}
+
+/** Converts a PEM certificate to DER. */
+export function opensslCertToDer(certFile: string, out: string): string {
+  openssl(['x509', '-in', certFile, '-outform', 'DER', '-out', out]);
+  return out;
+}
+
+/** Converts a PEM key to DER. */
+export function opensslKeyToDer(keyFile: string, out: string): string {
+  openssl(['pkey', '-in', keyFile, '-outform', 'DER', '-out', out]);
+  return out;
+}
+
+/** `openssl x509 -noout -fingerprint -sha256`, normalized to lowercase hex without colons. */
+export function opensslSha256Fingerprint(certFile: string): string {
+  const out = openssl(['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256']);
+  const m = /Fingerprint=([0-9A-Fa-f:]+)/.exec(out);
+  if (!m) {
+    throw new Error(`unexpected openssl fingerprint output: ${out}`);
+  }
+  return m[1].replace(/:/g, '').toLowerCase();
+}
+
+/** `openssl x509 -noout -serial`, normalized to lowercase hex. */
+export function opensslSerial(certFile: string): string {
+  const out = openssl(['x509', '-in', certFile, '-noout', '-serial']);
+  const m = /serial=([0-9A-Fa-f]+)/.exec(out);
+  if (!m) {
+    throw new Error(`unexpected openssl serial output: ${out}`);
+  }
+  return m[1].toLowerCase();
+}
+
+/** The first field of `sha256sum FILE`. */
+export function sha256sum(file: string): string {
+  return execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(/\s+/)[0];
+}
+
+/** Formats a date for `openssl ca -startdate/-enddate`: `YYYYMMDDHHMMSSZ`. */
+export function opensslDate(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Adds whole days to a date. */
+export function addDays(date: Date, days: number): Date {
+  return new Date(date.getTime() + days * 24 * 60 * 60 * 1000);
+}
+
+/** Options of {@link makeOpensslChain}. */
+export interface OpensslChainOptions {
+  /** Key type of all three certificates. */
+  readonly keyType: OpensslKeyType;
+  /** The server hostname: the leaf's CN, and its only DNS SAN unless `dnsNames` is given. */
+  readonly hostname: string;
+  /**
+   * DNS SANs of the leaf; `[]` together with no `ipAddresses` gives a leaf without subjectAltName.
+   * @default [hostname]
+   */
+  readonly dnsNames?: string[];
+  /**
+   * IP SANs of the leaf.
+   * @default []
+   */
+  readonly ipAddresses?: string[];
+  /** Start of the leaf's validity. */
+  readonly notBefore: Date;
+  /** Lifetime of the leaf in days. */
+  readonly days: number;
+  /**
+   * Start of the CAs' validity.
+   * @default 365 days before notBefore
+   */
+  readonly caNotBefore?: Date;
+  /**
+   * Lifetime of the CAs in days.
+   * @default 3650
+   */
+  readonly caDays?: number;
+  /**
+   * Name prefix of the CAs, to tell chains apart (`<prefix> Root CA`, `<prefix> Intermediate CA`).
+   * @default 'Fixture'
+   */
+  readonly caName?: string;
+  /**
+   * Existing keys to reuse instead of generating new ones (faster).
+   * @default - new keys
+   */
+  readonly keys?: { readonly root?: string; readonly intermediate?: string; readonly leaf?: string };
+}
+
+/** Files written by {@link makeOpensslChain}; all paths are absolute. */
+export interface OpensslChain {
+  readonly dir: string;
+  readonly rootCert: string;
+  readonly rootKey: string;
+  readonly intermediateCert: string;
+  readonly intermediateKey: string;
+  readonly leafCert: string;
+  readonly leafKey: string;
+  /** leaf, then intermediate: what Rancher's `tls.crt` holds. */
+  readonly tlsCrt: string;
+  /** intermediate, then root: what Rancher's `cacerts.pem` holds. */
+  readonly cacertsPem: string;
+  readonly leafNotBefore: Date;
+  readonly leafNotAfter: Date;
+}
+
+/**
+ * Creates root CA → intermediate CA → server certificate with `openssl ca`,
+ * plus `tls.crt` (leaf + intermediate) and `cacerts.pem` (intermediate + root).
+ */
+export function makeOpensslChain(dir: string, options: OpensslChainOptions): OpensslChain {
+  fs.mkdirSync(dir, { recursive: true });
+  const abs = path.resolve(dir);
+  const ca = new OpensslCa(abs);
+  const caName = options.caName ?? 'Fixture';
+  const caStart = options.caNotBefore ?? addDays(options.notBefore, -365);
+  const caEnd = addDays(caStart, options.caDays ?? 3650);
+  const leafEnd = addDays(options.notBefore, options.days);
+
+  const rootKey = options.keys?.root ?? opensslKey(path.join(abs, 'root.key'), options.keyType);
+  const rootCert = ca.sign({
+    keyFile: rootKey,
+    subject: `/O=cert-rotation tests/CN=${caName} Root CA`,
+    out: path.join(abs, 'root.crt'),
+    extensions: CA_EXTENSIONS,
+    start: caStart,
+    end: caEnd,
+  });
+  const intermediateKey = options.keys?.intermediate ?? opensslKey(path.join(abs, 'intermediate.key'), options.keyType);
+  const intermediateCert = ca.sign({
+    keyFile: intermediateKey,
+    subject: `/O=cert-rotation tests/CN=${caName} Intermediate CA`,
+    out: path.join(abs, 'intermediate.crt'),
+    extensions: [...CA_EXTENSIONS, 'authorityKeyIdentifier = keyid:always'],
+    start: caStart,
+    end: caEnd,
+    issuer: { cert: rootCert, key: rootKey },
+  });
+  const leafKey = options.keys?.leaf ?? opensslKey(path.join(abs, 'leaf.key'), options.keyType);
+  const leafCert = makeOpensslLeaf({
+    ca,
+    out: path.join(abs, 'leaf.crt'),
+    keyFile: leafKey,
+    keyType: options.keyType,
+    hostname: options.hostname,
+    dnsNames: options.dnsNames,
+    ipAddresses: options.ipAddresses,
+    notBefore: options.notBefore,
+    notAfter: leafEnd,
+    issuer: { cert: intermediateCert, key: intermediateKey },
+  });
+  const tlsCrt = path.join(abs, 'tls.crt');
+  fs.writeFileSync(tlsCrt, fs.readFileSync(leafCert, 'utf8') + fs.readFileSync(intermediateCert, 'utf8'));
+  const cacertsPem = path.join(abs, 'cacerts.pem');
+  fs.writeFileSync(cacertsPem, fs.readFileSync(intermediateCert, 'utf8') + fs.readFileSync(rootCert, 'utf8'));
+  return {
+    dir: abs,
+    rootCert,
+    rootKey,
+    intermediateCert,
+    intermediateKey,
+    leafCert,
+    leafKey,
+    tlsCrt,
+    cacertsPem,
+    leafNotBefore: options.notBefore,
+    leafNotAfter: leafEnd,
+  };
+}
+
+/** Options of {@link makeOpensslServerCertificate}. */
+export interface OpensslServerCertificateOptions {
+  /** The chain whose intermediate signs the new certificate. */
+  readonly chain: OpensslChain;
+  /** File name (inside the chain's directory) of the new certificate. */
+  readonly name: string;
+  readonly keyType: OpensslKeyType;
+  readonly hostname: string;
+  readonly dnsNames?: string[];
+  readonly ipAddresses?: string[];
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /**
+   * Sign with the root instead of the intermediate.
+   * @default false
+   */
+  readonly signedByRoot?: boolean;
+  /**
+   * Certify this key instead of a new one.
+   * @default - a new key `<name>.key`
+   */
+  readonly keyFile?: string;
+}
+
+/** Issues another server certificate from an existing chain's CA; returns the certificate and key paths. */
+export function makeOpensslServerCertificate(options: OpensslServerCertificateOptions): { cert: string; key: string } {
+  const dir = options.chain.dir;
+  const key = options.keyFile ?? opensslKey(path.join(dir, `${options.name}.key`), options.keyType);
+  const issuer = options.signedByRoot
+    ? { cert: options.chain.rootCert, key: options.chain.rootKey }
+    : { cert: options.chain.intermediateCert, key: options.chain.intermediateKey };
+  const cert = makeOpensslLeaf({
+    ca: new OpensslCa(dir),
+    out: path.join(dir, `${options.name}.crt`),
+    keyFile: key,
+    keyType: options.keyType,
+    hostname: options.hostname,
+    dnsNames: options.dnsNames,
+    ipAddresses: options.ipAddresses,
+    notBefore: options.notBefore,
+    notAfter: options.notAfter,
+    issuer,
+  });
+  return { cert, key };
+}
+
+/** Options of {@link makeOpensslSelfSigned}. */
+export interface OpensslSelfSignedOptions {
+  readonly keyType: OpensslKeyType;
+  readonly commonName: string;
+  /** @default [commonName] */
+  readonly dnsNames?: string[];
+  readonly notBefore: Date;
+  readonly days: number;
+  /** Write the certificate as a CA (basicConstraints CA:TRUE). @default true */
+  readonly isCA?: boolean;
+}
+
+/** Creates a self-signed certificate `<name>.crt` with key `<name>.key` in `dir`. */
+export function makeOpensslSelfSigned(dir: string, name: string, options: OpensslSelfSignedOptions): { cert: string; key: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const abs = path.resolve(dir);
+  const key = opensslKey(path.join(abs, `${name}.key`), options.keyType);
+  const dnsNames = options.dnsNames ?? [options.commonName];
+  const extensions =
+    options.isCA === false
+      ? ['basicConstraints = CA:FALSE', 'subjectKeyIdentifier = hash', ...sanLine(dnsNames, [])]
+      : CA_EXTENSIONS;
+  const cert = new OpensslCa(abs).sign({
+    keyFile: key,
+    subject: `/CN=${options.commonName}`,
+    out: path.join(abs, `${name}.crt`),
+    extensions,
+    start: options.notBefore,
+    end: addDays(options.notBefore, options.days),
+  });
+  return { cert, key };
+}
+
+const CA_EXTENSIONS = [
+  'basicConstraints = critical, CA:TRUE',
+  'keyUsage = critical, keyCertSign, cRLSign, digitalSignature',
+  'subjectKeyIdentifier = hash',
+];
+
+function sanLine(dnsNames: string[], ipAddresses: string[]): string[] {
+  const entries = [...dnsNames.map((n) => `DNS:${n}`), ...ipAddresses.map((ip) => `IP:${ip}`)];
+  return entries.length > 0 ? [`subjectAltName = ${entries.join(', ')}`] : [];
+}
+
+function makeOpensslLeaf(options: {
+  ca: OpensslCa;
+  out: string;
+  keyFile: string;
+  keyType: OpensslKeyType;
+  hostname: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  notBefore: Date;
+  notAfter: Date;
+  issuer: { cert: string; key: string };
+}): string {
+  const usage = options.keyType === 'rsa' ? 'digitalSignature, keyEncipherment' : 'digitalSignature';
+  return options.ca.sign({
+    keyFile: options.keyFile,
+    subject: `/CN=${options.hostname}`,
+    out: options.out,
+    extensions: [
+      'basicConstraints = CA:FALSE',
+      `keyUsage = critical, ${usage}`,
+      'extendedKeyUsage = serverAuth',
+      'subjectKeyIdentifier = hash',
+      'authorityKeyIdentifier = keyid:always',
+      ...sanLine(options.dnsNames ?? [options.hostname], options.ipAddresses ?? []),
+    ],
+    start: options.notBefore,
+    end: options.notAfter,
+    issuer: options.issuer,
+  });
+}
+
+/** A throw-away `openssl ca` database below `<dir>/.ca`, used to sign with exact dates. */
+class OpensslCa {
+  private readonly home: string;
+  private counter = 0;
+
+  constructor(dir: string) {
+    this.home = fs.mkdtempSync(path.join(dir, '.ca-'));
+    fs.writeFileSync(path.join(this.home, 'index.txt'), '');
+  }
+
+  sign(options: {
+    keyFile: string;
+    subject: string;
+    out: string;
+    extensions: string[];
+    start: Date;
+    end: Date;
+    issuer?: { cert: string; key: string };
+  }): string {
+    const n = ++this.counter;
+    const config = path.join(this.home, `openssl-${n}.cnf`);
+    fs.writeFileSync(
+      config,
+      [
+        '[ ca ]',
+        'default_ca = fixture_ca',
+        '[ fixture_ca ]',
+        `database = ${path.join(this.home, 'index.txt')}`,
+        `serial = ${path.join(this.home, 'serial')}`,
+        `new_certs_dir = ${this.home}`,
+        'default_md = default',
+        'policy = fixture_policy',
+        'unique_subject = no',
+        'copy_extensions = none',
+        'email_in_dn = no',
+        'preserve = yes',
+        '[ fixture_policy ]',
+        'organizationName = optional',
+        'commonName = supplied',
+        '[ req ]',
+        'distinguished_name = req_dn',
+        '[ req_dn ]',
+        '[ ext ]',
+        ...options.extensions,
+        '',
+      ].join('\n'),
+    );
+    const csr = path.join(this.home, `request-${n}.csr`);
+    openssl(['req', '-new', '-config', config, '-key', options.keyFile, '-subj', options.subject, '-out', csr]);
+    openssl([
+      'ca',
+      '-batch',
+      '-notext',
+      '-rand_serial',
+      '-config',
+      config,
+      '-extensions',
+      'ext',
+      '-in',
+      csr,
+      '-out',
+      options.out,
+      '-startdate',
+      opensslDate(options.start),
+      '-enddate',
+      opensslDate(options.end),
+      ...(options.issuer
+        ? ['-cert', options.issuer.cert, '-keyfile', options.issuer.key]
+        : ['-selfsign', '-keyfile', options.keyFile]),
+    ]);
+    return options.out;
+  }
+}
