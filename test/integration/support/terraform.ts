@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, TerraformStack } from 'cdktf';
+import { App, LocalBackend, TerraformStack } from 'cdktf';
 import { REPO_ROOT, run, RunResult, testbedProcessEnv } from './testbed';
 
 /** One planned change, as `terraform show -json` reports it. */
@@ -44,6 +44,11 @@ export class Workspace {
   synth(build: (app: App) => void): void {
     const app = new App({ outdir: this.outdir });
     build(app);
+    for (const child of app.node.children) {
+      if (child instanceof TerraformStack) {
+        new LocalBackend(child, { path: path.join(this.dir, `terraform.${child.node.id}.tfstate`) });
+      }
+    }
     app.synth();
   }
 
@@ -80,14 +85,9 @@ export class Workspace {
 
   /** The state file the local backend writes for a stack. */
   statePath(stack: string): string {
-    const candidates = [
-      path.join(this.dir, `terraform.${stack}.tfstate`),
-      path.join(this.stackDir(stack), `terraform.${stack}.tfstate`),
-      path.join(this.stackDir(stack), 'terraform.tfstate'),
-    ];
-    const found = candidates.find((c) => fs.existsSync(c));
-    if (!found) throw new Error(`no state file for stack ${stack}; looked at ${candidates.join(', ')}`);
-    return found;
+    const file = path.join(this.dir, `terraform.${stack}.tfstate`);
+    if (!fs.existsSync(file)) throw new Error(`no state file for stack ${stack} at ${file}`);
+    return file;
   }
 
   /** Every file of the synthesized output, concatenated. */
