@@ -1,0 +1,239 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseDocument } from 'yaml';
+import { CertificateInputError } from '../pki/errors';
+import { loadServerCertificate, ServerCertificate } from '../pki/rancher-certificates';
+import { parseDuration } from '../pki/validity';
+import { ConfigError } from './config-error';
+
+/** A workload to restart after a rotation. */
+export interface WorkloadRef {
+  readonly kind: 'Deployment' | 'DaemonSet' | 'StatefulSet';
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export interface ResolvedCluster {
+  readonly name: string;
+  readonly kubeconfig: string;
+  readonly context?: string;
+}
+
+export interface ResolvedRelease {
+  readonly mode: 'managed' | 'external';
+  readonly name: string;
+  readonly namespace: string;
+  readonly chart: string;
+  readonly repository?: string;
+  readonly version: string;
+  readonly helmBinary: string;
+}
+
+/** The configuration after validation: absolute paths, certificates checked. */
+export interface RotationConfig {
+  readonly file: string;
+  readonly rancher: ResolvedCluster & {
+    readonly hostname: string;
+    readonly certificate: ServerCertificate;
+    readonly privateCa: boolean;
+    readonly renewBefore: number;
+    readonly release?: ResolvedRelease;
+    readonly restartWorkloads?: WorkloadRef[];
+  };
+  readonly downstream: ResolvedCluster[];
+}
+
+export interface LoadConfigOptions {
+  /** The time certificates are checked against. */
+  readonly now: Date;
+}
+
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'];
+
+/**
+ * Reads and validates a configuration file. Every error names the file, the
+ * field and the fix; nothing is deployed when one is thrown.
+ */
+export function loadConfig(file: string, options: LoadConfigOptions): RotationConfig {
+  const abs = path.resolve(file);
+  if (!fs.existsSync(abs)) {
+    throw new ConfigError(abs, '(file)', 'the configuration file does not exist', 'create it (see README, "Configuration") or pass its path with CERT_ROTATION_CONFIG');
+  }
+  const doc = parseDocument(fs.readFileSync(abs, 'utf8'), { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(abs, '(file)', `is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`, 'correct the YAML syntax at the line named');
+  }
+  const v = new Validator(abs);
+  const root = v.object(doc.toJS(), '', ['rancher', 'downstream']);
+
+  const r = v.object(root.rancher, 'rancher', ['kubeconfig', 'context', 'hostname', 'certificate', 'renewBefore', 'privateCa', 'release', 'restartWorkloads']);
+  const hostname = v.string(r.hostname, 'rancher.hostname');
+  if (!/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(hostname)) {
+    throw new ConfigError(abs, 'rancher.hostname', `'${hostname}' is not a DNS name`, 'give the name users type to reach Rancher, e.g. rancher.example.com');
+  }
+  const renewText = v.optionalString(r.renewBefore, 'rancher.renewBefore') ?? '30d';
+  let renewBefore: number;
+  try {
+    renewBefore = parseDuration(renewText);
+  } catch {
+    throw new ConfigError(abs, 'rancher.renewBefore', `'${renewText}' is not a duration`, "write a number and a unit, e.g. '30d', '2w' or '12h'");
+  }
+
+  const c = v.object(r.certificate, 'rancher.certificate', ['certFile', 'keyFile', 'caFile']);
+  const certFile = v.existingFile(c.certFile, 'rancher.certificate.certFile');
+  const keyFile = v.existingFile(c.keyFile, 'rancher.certificate.keyFile');
+  const caFile = c.caFile === undefined ? undefined : v.existingFile(c.caFile, 'rancher.certificate.caFile');
+  const privateCa = v.optionalBoolean(r.privateCa, 'rancher.privateCa') ?? caFile !== undefined;
+  if (privateCa && !caFile) {
+    throw new ConfigError(abs, 'rancher.privateCa', 'is true but rancher.certificate.caFile is not set', 'set caFile to the cacerts.pem of the private CA (intermediate(s), then root), or set privateCa: false for a public CA');
+  }
+  let certificate: ServerCertificate;
+  try {
+    certificate = loadServerCertificate({ certFile, keyFile, caFile, hostname, now: options.now, renewBefore });
+  } catch (e) {
+    if (e instanceof CertificateInputError) {
+      throw new ConfigError(abs, `rancher.certificate.${fieldOfFile(e.file, { certFile, keyFile, caFile })}`, e.message.replace(/\.$/, ''), e.fix);
+    }
+    throw e;
+  }
+
+  let release: ResolvedRelease | undefined;
+  if (r.release !== undefined) {
+    const rel = v.object(r.release, 'rancher.release', ['mode', 'name', 'namespace', 'chart', 'repository', 'version', 'helmBinary']);
+    const mode = v.oneOf(rel.mode, 'rancher.release.mode', ['managed', 'external']) as 'managed' | 'external';
+    release = {
+      mode,
+      name: v.optionalString(rel.name, 'rancher.release.name') ?? 'rancher',
+      namespace: v.optionalString(rel.namespace, 'rancher.release.namespace') ?? 'cattle-system',
+      chart: v.string(rel.chart, 'rancher.release.chart'),
+      repository: v.optionalString(rel.repository, 'rancher.release.repository'),
+      version: v.string(rel.version, 'rancher.release.version'),
+      helmBinary: v.optionalString(rel.helmBinary, 'rancher.release.helmBinary') ?? 'helm',
+    };
+  }
+
+  let restartWorkloads: WorkloadRef[] | undefined;
+  if (r.restartWorkloads !== undefined) {
+    if (!Array.isArray(r.restartWorkloads)) {
+      throw new ConfigError(abs, 'rancher.restartWorkloads', 'must be a list', "write one 'Kind/namespace/name' per line, e.g. '- Deployment/cattle-system/cattle-cluster-agent'");
+    }
+    restartWorkloads = r.restartWorkloads.map((w: unknown, i: number) => parseWorkload(v, w, `rancher.restartWorkloads[${i}]`));
+  }
+
+  const downstream: ResolvedCluster[] = [];
+  if (root.downstream !== undefined) {
+    if (!Array.isArray(root.downstream)) {
+      throw new ConfigError(abs, 'downstream', 'must be a list of clusters', 'write each cluster as an item with name and kubeconfig');
+    }
+    const seen = new Set<string>();
+    root.downstream.forEach((d: unknown, i: number) => {
+      const f = `downstream[${i}]`;
+      const o = v.object(d, f, ['name', 'kubeconfig', 'context']);
+      const name = v.string(o.name, `${f}.name`);
+      if (!DNS1123.test(name) || name.length > 40) {
+        throw new ConfigError(abs, `${f}.name`, `'${name}' is not a short DNS label`, 'use lower-case letters, digits and dashes, at most 40 characters, e.g. prod-eu');
+      }
+      if (seen.has(name)) {
+        throw new ConfigError(abs, `${f}.name`, `'${name}' names another downstream cluster too`, 'give every downstream cluster its own name');
+      }
+      seen.add(name);
+      downstream.push({ name, kubeconfig: v.existingFile(o.kubeconfig, `${f}.kubeconfig`), context: v.optionalString(o.context, `${f}.context`) });
+    });
+  }
+
+  return {
+    file: abs,
+    rancher: {
+      name: 'rancher',
+      kubeconfig: v.existingFile(r.kubeconfig, 'rancher.kubeconfig'),
+      context: v.optionalString(r.context, 'rancher.context'),
+      hostname,
+      certificate,
+      privateCa,
+      renewBefore,
+      release,
+      restartWorkloads,
+    },
+    downstream,
+  };
+}
+
+function fieldOfFile(file: string, files: Record<string, string | undefined>): string {
+  for (const [field, f] of Object.entries(files)) {
+    if (f && path.resolve(f) === path.resolve(file)) return field;
+  }
+  return 'certFile';
+}
+
+function parseWorkload(v: Validator, w: unknown, field: string): WorkloadRef {
+  const text = v.string(w, field);
+  const parts = text.split('/');
+  if (parts.length !== 3 || !KINDS.includes(parts[0]) || !DNS1123.test(parts[1]) || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(parts[2])) {
+    throw new ConfigError(v.file, field, `'${text}' is not Kind/namespace/name`, `write e.g. 'DaemonSet/kube-system/canal'; Kind is one of ${KINDS.join(', ')}`);
+  }
+  return { kind: parts[0] as WorkloadRef['kind'], namespace: parts[1], name: parts[2] };
+}
+
+/** Field checks that throw ConfigError with the field's dotted path. */
+class Validator {
+  constructor(readonly file: string) {}
+
+  object(value: unknown, field: string, allowed: string[]): Record<string, any> {
+    const where = field || '(top level)';
+    if (value === undefined || value === null) {
+      throw new ConfigError(this.file, where, 'is missing', `add the ${field || 'rancher'} section (see README, "Configuration")`);
+    }
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw new ConfigError(this.file, where, 'must be a mapping of keys to values', `write it as 'key: value' lines; allowed keys: ${allowed.join(', ')}`);
+    }
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) {
+        const near = allowed.find((a) => a.toLowerCase() === key.toLowerCase() || a.startsWith(key.slice(0, 4)));
+        throw new ConfigError(this.file, field ? `${field}.${key}` : key, 'is not a known key', near ? `did you mean '${near}'?` : `use one of: ${allowed.join(', ')}`);
+      }
+    }
+    return value as Record<string, any>;
+  }
+
+  string(value: unknown, field: string): string {
+    if (value === undefined || value === null || value === '') {
+      throw new ConfigError(this.file, field, 'is missing', 'set it (see README, "Configuration")');
+    }
+    if (typeof value !== 'string' && typeof value !== 'number') {
+      throw new ConfigError(this.file, field, `must be text, not ${Array.isArray(value) ? 'a list' : typeof value}`, 'write a single value');
+    }
+    return String(value);
+  }
+
+  optionalString(value: unknown, field: string): string | undefined {
+    return value === undefined || value === null ? undefined : this.string(value, field);
+  }
+
+  optionalBoolean(value: unknown, field: string): boolean | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'boolean') {
+      throw new ConfigError(this.file, field, `must be true or false, not '${String(value)}'`, 'write true or false without quotes');
+    }
+    return value;
+  }
+
+  oneOf(value: unknown, field: string, choices: string[]): string {
+    const s = this.string(value, field);
+    if (!choices.includes(s)) {
+      throw new ConfigError(this.file, field, `'${s}' is not one of ${choices.join(', ')}`, `choose ${choices.join(' or ')}`);
+    }
+    return s;
+  }
+
+  existingFile(value: unknown, field: string): string {
+    const raw = this.string(value, field);
+    const expanded = raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(2)) : raw;
+    const abs = path.resolve(path.dirname(this.file), expanded);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isFile()) {
+      throw new ConfigError(this.file, field, `file ${abs} does not exist`, 'correct the path (relative paths start at the configuration file\'s directory)');
+    }
+    return abs;
+  }
+}

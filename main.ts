@@ -1,0 +1,17 @@
+// The cdktf app: configuration file -> stacks -> cdk.tf.json.
+//   CERT_ROTATION_CONFIG  path of the configuration file (default: cert-rotation.yaml)
+//   CERT_ROTATION_NOW     ISO time certificates are checked against (default: now)
+//   CERT_ROTATION_STACK   stack name (default: rancher)
+import { App } from 'cdktf';
+import { loadConfig } from './lib/config/load-config';
+import { RancherStack } from './stacks/rancher-stack';
+
+const now = process.env.CERT_ROTATION_NOW ? new Date(process.env.CERT_ROTATION_NOW) : new Date();
+if (Number.isNaN(now.getTime())) {
+  throw new Error(`CERT_ROTATION_NOW='${process.env.CERT_ROTATION_NOW}' is not a date; use ISO 8601, e.g. 2026-01-31T00:00:00Z`);
+}
+const config = loadConfig(process.env.CERT_ROTATION_CONFIG ?? 'cert-rotation.yaml', { now });
+
+const app = new App();
+new RancherStack(app, process.env.CERT_ROTATION_STACK ?? 'rancher', config);
+app.synth();
