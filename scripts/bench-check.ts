@@ -3,19 +3,25 @@
  *
  *   npx ts-node --transpile-only scripts/bench-check.ts [--files 10000]
  *
- * 1. Makes a handful of certificates with openssl (RSA, ECDSA, Ed25519, a
- *    two-certificate bundle, plus keys) and copies them into 10,000 files under
- *    a temporary directory, 100 per subdirectory (not timed), then times
+ * 1. Makes a handful of certificates with openssl (an ECDSA CA; RSA, ECDSA and
+ *    Ed25519 leaves it signed; a leaf+CA bundle; a self-signed Ed25519 CA) and
+ *    copies them into 10,000 files under a temporary directory, 100 per
+ *    subdirectory (not timed), then times
  *    `node bin/cert-rotation.js check DIR --output json` and its peak RSS.
- * 2. When KUBECONFIG is set (e.g. `source .testbed/env`), creates 1,000
- *    kubernetes.io/tls secrets in a fresh namespace with client-node, times
- *    `check --secrets --namespace NS --output json`, then deletes the secrets
- *    and the namespace.
+ *    Identical certificates are parsed once, so this measures mostly I/O.
+ * 2. The same with 10,000 distinct certificates (the leaves re-signed by the CA
+ *    with new serial numbers; one file in ten a copy of a sample): every
+ *    certificate is parsed.
+ * 3. When KUBECONFIG is set (e.g. `source .testbed/env`), creates 1,000
+ *    kubernetes.io/tls secrets (distinct leaf + the CA) in a fresh namespace
+ *    with client-node, times `check --secrets --namespace NS --output json`,
+ *    then deletes the secrets and the namespace.
  *
  * Prints numbers only; asserts nothing. The targets: < 5 s and < 300 MB for
  * 10,000 files on 2 cores.
  */
 import { execFileSync, spawn } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -40,23 +46,76 @@ function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** A few certificate files in `dir`: RSA, ECDSA, Ed25519, a bundle; returns their paths. */
-function makeSamples(dir: string): { certs: string[]; key: string } {
-  const certs: string[] = [];
-  const make = (name: string, keyArgs: string[], days: string) => {
-    const key = path.join(dir, `${name}.key`);
-    const cert = path.join(dir, `${name}.crt`);
-    openssl(['req', '-x509', '-nodes', ...keyArgs, '-keyout', key, '-out', cert, '-days', days, '-subj', `/O=bench/CN=${name}`, '-addext', `subjectAltName=DNS:${name}.example.com,IP:10.0.0.1`]);
-    return { key, cert };
+/** The certificates the trees are made of. */
+interface Samples {
+  /** Files to copy round-robin: an ECDSA CA, RSA/ECDSA/Ed25519 leaves it signed, a leaf+CA bundle, a self-signed Ed25519 CA. */
+  readonly files: string[];
+  /** DER of the leaves, templates for distinct certificates. */
+  readonly leafTemplates: Buffer[];
+  /** The CA's private key, to sign distinct certificates. */
+  readonly caKey: crypto.KeyObject;
+  /** A private key, for the secrets' tls.key. */
+  readonly keyFile: string;
+}
+
+/** A few certificates made with openssl, as on a node: a CA and leaves it signed. */
+function makeSamples(dir: string): Samples {
+  const file = (name: string) => path.join(dir, name);
+  openssl(['req', '-x509', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '3650', '-subj', '/CN=bench-ca']);
+  openssl(['req', '-x509', '-nodes', '-newkey', 'ed25519', '-keyout', file('ed-ca.key'), '-out', file('ed-ca.crt'), '-days', '3650', '-subj', '/CN=bench-ed25519-ca']);
+  const leaves: Array<[string, string[], string]> = [
+    ['rsa', ['-newkey', 'rsa:2048'], '365'],
+    ['ecdsa', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], '20'],
+    ['ed25519', ['-newkey', 'ed25519'], '10'],
+  ];
+  const ext = file('leaf.ext');
+  fs.writeFileSync(ext, 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:node.example.com,IP:10.0.0.1\n');
+  for (const [name, keyArgs, days] of leaves) {
+    openssl(['req', '-new', '-nodes', ...keyArgs, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', `/O=bench/CN=${name}`]);
+    openssl(['x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', days, '-extfile', ext, '-out', file(`${name}.crt`)]);
+  }
+  fs.writeFileSync(file('bundle.crt'), fs.readFileSync(file('ecdsa.crt'), 'utf8') + fs.readFileSync(file('ca.crt'), 'utf8'));
+  return {
+    files: ['ca.crt', 'rsa.crt', 'ecdsa.crt', 'ed25519.crt', 'bundle.crt', 'ed-ca.crt'].map(file),
+    leafTemplates: leaves.map(([name]) => new crypto.X509Certificate(fs.readFileSync(file(`${name}.crt`))).raw),
+    caKey: crypto.createPrivateKey(fs.readFileSync(file('ca.key'))),
+    keyFile: file('rsa.key'),
   };
-  const rsa = make('rsa', ['-newkey', 'rsa:2048'], '365');
-  const ec = make('ecdsa', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], '20');
-  const ed = make('ed25519', ['-newkey', 'ed25519'], '3650');
-  const rsa2 = make('rsa-ca', ['-newkey', 'rsa:2048'], '10');
-  const bundle = path.join(dir, 'bundle.crt');
-  fs.writeFileSync(bundle, fs.readFileSync(ec.cert, 'utf8') + fs.readFileSync(rsa2.cert, 'utf8'));
-  certs.push(rsa.cert, ec.cert, ed.cert, rsa2.cert, bundle);
-  return { certs, key: rsa.key };
+}
+
+/** DER header at `offset`: where the content starts and ends. */
+function tlvAt(der: Buffer, offset: number): { contentStart: number; end: number } {
+  let length = der[offset + 1];
+  let header = 2;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + der[offset + 2 + i];
+    header = 2 + n;
+  }
+  return { contentStart: offset + header, end: offset + header + length };
+}
+
+function tlv(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), length, content]);
+}
+
+/** A copy of an ECDSA-signed leaf with a new random serial number, signed again by the CA: a distinct certificate. */
+function distinctCertificate(template: Buffer, caKey: crypto.KeyObject): string {
+  const cert = tlvAt(template, 0);
+  const tbsRange = tlvAt(template, cert.contentStart);
+  const tbs = Buffer.from(template.subarray(cert.contentStart, tbsRange.end));
+  let offset = tlvAt(tbs, 0).contentStart;
+  if (tbs[offset] === 0xa0) offset = tlvAt(tbs, offset).end; // version
+  const serial = tlvAt(tbs, offset); // INTEGER, same length, new random bytes (positive, minimal)
+  crypto.randomFillSync(tbs, serial.contentStart, serial.end - serial.contentStart);
+  tbs[serial.contentStart] = (tbs[serial.contentStart] & 0x3f) | 0x10;
+  const sigAlg = template.subarray(tbsRange.end, tlvAt(template, tbsRange.end).end);
+  const signature = crypto.sign('sha256', tbs, caKey);
+  const der = tlv(0x30, Buffer.concat([tbs, sigAlg, tlv(0x03, Buffer.concat([Buffer.from([0]), signature]))]));
+  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
 }
 
 /** Runs the CLI, timing it and reading its peak RSS (/usr/bin/time -v, else a preload that reports resourceUsage). */
@@ -95,18 +154,33 @@ async function benchFiles(count: number): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-check-'));
   try {
     const samples = makeSamples(fs.mkdtempSync(path.join(root, 'samples-')));
-    const tree = path.join(root, 'tree');
+    const dirOf = (tree: string, i: number) => path.join(tree, `node-${String(Math.floor(i / 100)).padStart(3, '0')}`);
+
+    // 1. A handful of certificates, copied: the same bytes again and again (each is parsed once).
+    const copies = path.join(root, 'copies');
     for (let i = 0; i < count; i++) {
-      const dir = path.join(tree, `node-${String(Math.floor(i / 100)).padStart(3, '0')}`);
-      if (i % 100 === 0) fs.mkdirSync(dir, { recursive: true });
-      fs.copyFileSync(samples.certs[i % samples.certs.length], path.join(dir, `cert-${i}.crt`));
+      if (i % 100 === 0) fs.mkdirSync(dirOf(copies, i), { recursive: true });
+      fs.copyFileSync(samples.files[i % samples.files.length], path.join(dirOf(copies, i), `cert-${i}.crt`));
     }
-    const m = await measure(['check', tree, '--output', 'json']);
-    console.log(`check ${count} files: ${m.seconds.toFixed(2)} s, peak RSS ${Math.round(m.rssMb)} MB`);
-    console.log(`  (${m.certificates} certificates, ${(m.stdoutBytes / 1024 / 1024).toFixed(1)} MB of JSON, exit ${m.code}, ${os.cpus().length} CPUs, node ${process.version})`);
+    report(`check ${count} files`, await measure(['check', copies, '--output', 'json']));
+
+    // 2. Every file a different certificate (new serial, new signature): every one is parsed.
+    const distinct = path.join(root, 'distinct');
+    for (let i = 0; i < count; i++) {
+      if (i % 100 === 0) fs.mkdirSync(dirOf(distinct, i), { recursive: true });
+      const pem = i % 10 === 0 ? fs.readFileSync(samples.files[(i / 10) % samples.files.length], 'utf8') : distinctCertificate(samples.leafTemplates[i % samples.leafTemplates.length], samples.caKey);
+      fs.writeFileSync(path.join(dirOf(distinct, i), `cert-${i}.crt`), pem);
+    }
+    report(`check ${count} files (distinct certificates)`, await measure(['check', distinct, '--output', 'json']));
+    console.log(`  (${os.cpus().length} CPUs, node ${process.version}, OpenSSL ${process.versions.openssl})`);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+}
+
+function report(label: string, m: Measured): void {
+  console.log(`${label}: ${m.seconds.toFixed(2)} s, peak RSS ${Math.round(m.rssMb)} MB`);
+  console.log(`  (${m.certificates} certificates, ${(m.stdoutBytes / 1024 / 1024).toFixed(1)} MB of JSON, exit ${m.code})`);
 }
 
 async function benchSecrets(count: number): Promise<void> {
@@ -118,14 +192,14 @@ async function benchSecrets(count: number): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-check-secrets-'));
   try {
     const samples = makeSamples(dir);
-    const key = fs.readFileSync(samples.key).toString('base64');
+    const key = fs.readFileSync(samples.keyFile).toString('base64');
     await api.createNamespace({ metadata: { name: ns } });
     const created = process.hrtime.bigint();
     let next = 0;
     const worker = async () => {
       while (next < count) {
         const i = next++;
-        const crt = fs.readFileSync(samples.certs[i % samples.certs.length]).toString('base64');
+        const crt = Buffer.from(distinctCertificate(samples.leafTemplates[i % samples.leafTemplates.length], samples.caKey) + fs.readFileSync(samples.files[0], 'utf8')).toString('base64');
         await api.createNamespacedSecret(ns, { metadata: { name: `tls-${i}` }, type: 'kubernetes.io/tls', data: { 'tls.crt': crt, 'tls.key': key } });
       }
     };

@@ -1,0 +1,9 @@
+/**
+ * The subcommands of `cert-rotation`, in the order `--help` lists them. To add
+ * one (`explain`, `pki`), write `commands/<name>.ts` exporting a `Command` and
+ * append it here.
+ */
+import type { Command } from '../io';
+import { checkCommand } from './check';
+
+export const COMMANDS: readonly Command[] = [checkCommand];
