@@ -3,15 +3,28 @@
 //   CERT_ROTATION_NOW     ISO time certificates are checked against (default: now)
 //   CERT_ROTATION_STACK   stack name (default: rancher)
 import { App } from 'cdktf';
+import { ConfigError } from './lib/config/config-error';
 import { loadConfig } from './lib/config/load-config';
 import { RancherStack } from './stacks/rancher-stack';
 
-const now = process.env.CERT_ROTATION_NOW ? new Date(process.env.CERT_ROTATION_NOW) : new Date();
-if (Number.isNaN(now.getTime())) {
-  throw new Error(`CERT_ROTATION_NOW='${process.env.CERT_ROTATION_NOW}' is not a date; use ISO 8601, e.g. 2026-01-31T00:00:00Z`);
+function main(): void {
+  const now = process.env.CERT_ROTATION_NOW ? new Date(process.env.CERT_ROTATION_NOW) : new Date();
+  if (Number.isNaN(now.getTime())) {
+    throw new ConfigError('CERT_ROTATION_NOW', 'CERT_ROTATION_NOW', `'${process.env.CERT_ROTATION_NOW}' is not a date`, 'use ISO 8601, e.g. 2026-01-31T00:00:00Z');
+  }
+  const config = loadConfig(process.env.CERT_ROTATION_CONFIG ?? 'cert-rotation.yaml', { now });
+  const app = new App();
+  new RancherStack(app, process.env.CERT_ROTATION_STACK ?? 'rancher', config);
+  app.synth();
 }
-const config = loadConfig(process.env.CERT_ROTATION_CONFIG ?? 'cert-rotation.yaml', { now });
 
-const app = new App();
-new RancherStack(app, process.env.CERT_ROTATION_STACK ?? 'rancher', config);
-app.synth();
+try {
+  main();
+} catch (e) {
+  if (e instanceof ConfigError) {
+    // A configuration problem: one clear line, no stack trace, nothing synthesized.
+    process.stderr.write(`cert-rotation: ${e.message}\n`);
+    process.exit(1);
+  }
+  throw e;
+}

@@ -82,7 +82,15 @@ describe('Rancher server certificate rotation on the test bed', () => {
     caA = makePrivateCa('Acme A');
   });
 
-  afterAll(() => ws.remove());
+  afterAll(() => {
+    try {
+      if (files) ws.destroy(STACK);
+    } finally {
+      for (const c of [1, ...DOWNSTREAM]) helm(c, ['uninstall', 'rancher-agents', '--namespace', 'default'], [0, 1]);
+      helm(1, ['uninstall', 'rancher', '--namespace', 'cattle-system'], [0, 1]);
+      ws.remove();
+    }
+  });
 
   test('1+4. first deploy: secrets, Helm values moved to ingress.tls.source=secret, agents, restarts; second plan empty', () => {
     const plan = deployFrom(writeRancherFiles(certDir, caA, HOSTNAME));

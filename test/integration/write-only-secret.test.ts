@@ -1,7 +1,6 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { Fn, TerraformStack } from 'cdktf';
 import { kubernetesProvider } from '../../stacks/providers';
@@ -14,7 +13,7 @@ import { kubeGet, loadTestbedEnv } from './support/testbed';
 describe('write-only secret on the test bed', () => {
   const env = loadTestbedEnv();
   const ws = new Workspace('write-only-secret');
-  const ns = `wo-${Date.now().toString(36)}`;
+  const secretName = `generated-key-${Date.now().toString(36)}`;
   const keyFile = path.join(ws.dir, 'generated.key');
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -24,22 +23,27 @@ describe('write-only secret on the test bed', () => {
     ws.synth((app) => {
       const stack = new TerraformStack(app, 'write-only-secret');
       const provider = kubernetesProvider(stack, 'kubernetes', { kubeconfig: env.KUBECONFIG, context: 'testbed-1' });
-      const namespace = new NamespaceV1(stack, 'namespace', { provider, metadata: { name: ns } });
       new SecretV1(stack, 'secret', {
         provider,
-        metadata: { name: 'generated-key', namespace: namespace.metadata.name },
+        metadata: { name: secretName, namespace: 'default' },
         dataWo: { 'tls.key': Fn.file(keyFile) },
         dataWoRevision: 1,
       });
     });
   });
 
-  afterAll(() => ws.remove());
+  afterAll(() => {
+    try {
+      ws.destroy('write-only-secret');
+    } finally {
+      ws.remove();
+    }
+  });
 
   test('deploys, reads back the same bytes, plans nothing more, leaks nothing', () => {
     ws.deploy('write-only-secret');
 
-    const secret = kubeGet(1, `/api/v1/namespaces/${ns}/secrets/generated-key`);
+    const secret = kubeGet(1, `/api/v1/namespaces/default/secrets/${secretName}`);
     expect(Buffer.from(secret.data['tls.key'], 'base64').toString()).toBe(keyPem);
 
     const second = ws.plan('write-only-secret');

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { loadTestbedEnv, REPO_ROOT, run, RunResult, testbedProcessEnv } from './testbed';
+import { kubeGet, kubeSend, loadTestbedEnv, REPO_ROOT, run, RunResult, testbedProcessEnv } from './testbed';
 
 export const CHARTS = path.join(REPO_ROOT, 'test', 'fixtures', 'charts');
 
@@ -16,9 +16,19 @@ export function helm(cluster: number, args: string[], ok = [0]): RunResult {
  * system workloads of seed 000 step 4 (fixture chart), once.
  */
 export function installRancherAgents(cluster: number, caChecksum = ''): void {
+  for (const ns of ['cattle-system', 'ingress-nginx']) ensureNamespace(cluster, ns);
   const list = helm(cluster, ['list', '--all-namespaces', '-o', 'json']).stdout;
   if (JSON.parse(list).some((r: any) => r.name === 'rancher-agents')) return;
   helm(cluster, ['install', 'rancher-agents', path.join(CHARTS, 'rancher-agents'), '--namespace', 'default', '--set', `caChecksum=${caChecksum}`]);
+}
+
+/**
+ * Creates a namespace unless it exists. Tests never delete namespaces: the test
+ * bed has no namespace controller, so a deleted one stays Terminating.
+ */
+export function ensureNamespace(cluster: number, name: string): void {
+  const existing = kubeGet(cluster, '/api/v1/namespaces').items.map((n: any) => n.metadata.name);
+  if (!existing.includes(name)) kubeSend(cluster, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
 /** Installs the Rancher fixture chart with Rancher's own certificate (ingress.tls.source=rancher). */

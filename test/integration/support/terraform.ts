@@ -65,6 +65,15 @@ export class Workspace {
     return r;
   }
 
+  /** `cdktf destroy --auto-approve`: leaves the clusters as the test found them. */
+  destroy(stack: string): RunResult {
+    const r = run(path.join(REPO_ROOT, 'node_modules/.bin/cdktf'),
+      ['destroy', stack, '--auto-approve', '--skip-provider-lock', '--skip-synth'],
+      { cwd: this.dir });
+    this.logs.push(r.stdout, r.stderr);
+    return r;
+  }
+
   /** `terraform plan` + `terraform show -json`, in the stack's directory. */
   plan(stack: string): Plan {
     const env = testbedProcessEnv();
