@@ -1,26 +1,13 @@
 /**
  * The data of `cert-rotation check`: what sources find, and what the report holds.
  */
+import type { CertificateInfo } from '../../pki/certificate';
 /**
  * What the report needs of a parsed certificate: `lib/pki`'s CertificateInfo
  * without the Node X509Certificate object, DER and PEM, so that thousands can
  * be held (and passed between worker threads) cheaply.
  */
-export interface CertificateFacts {
-  /** Subject DN on one line (`O=system:masters, CN=kube-admin`). */
-  readonly subject: string;
-  readonly subjectCommonName?: string;
-  readonly issuer: string;
-  readonly serialNumber: string;
-  readonly notBefore: Date;
-  readonly notAfter: Date;
-  readonly sha256Fingerprint: string;
-  readonly dnsNames: string[];
-  readonly ipAddresses: string[];
-  readonly isCA: boolean;
-  readonly selfSigned: boolean;
-  readonly keyType: string;
-}
+export type CertificateFacts = Omit<CertificateInfo, 'pem' | 'der' | 'x509'>;
 
 /** A certificate found by a source, before it is judged against the thresholds. */
 export interface FoundCertificate {
