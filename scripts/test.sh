@@ -20,18 +20,25 @@ summary() {
       p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites;
     }
     console.log(`\ntests: ${p} passed, ${f} failed`);
-  ' "$results/unit.json" "$results/integration.json"
+  ' "$results/unit.json" "$results/integration.json" "$results/opentofu.json"
 }
 
 step "unit tests"
 npx jest --selectProjects unit --ci --json --outputFile="$results/unit.json" || { summary; exit 1; }
 
 step "test bed up (3 clusters, 2 stand-in nodes)"
-trap 'scripts/testbed/testbed down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
+tofu_bed=$PWD/.testbed-opentofu
+trap 'scripts/testbed/testbed down >/dev/null 2>&1 || true; TESTBED_DIR=$tofu_bed scripts/testbed/testbed down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
 scripts/testbed/testbed up --clusters 3 --nodes 2
 
 step "integration tests (real Terraform against the local API servers)"
 status=0
 npx jest --selectProjects integration --ci --runInBand --json --outputFile="$results/integration.json" || status=$?
+
+step "engine fallback: without terraform on PATH the test bed builds OpenTofu; the first end-to-end test runs on it"
+no_terraform_path=$(printf '%s\n' "$PATH" | tr ':' '\n' | while read -r d; do if [ -n "$d" ] && [ ! -x "$d/terraform" ]; then printf '%s:' "$d"; fi; done)
+env -u TERRAFORM_BINARY_NAME PATH="${no_terraform_path%:}" TESTBED_DIR="$tofu_bed" scripts/testbed/testbed up --clusters 1 --nodes 0
+TESTBED_DIR="$tofu_bed" npx jest --selectProjects integration --ci --runInBand --json --outputFile="$results/opentofu.json" \
+  test/integration/write-only-secret.test.ts || status=$?
 summary
 exit $status
