@@ -5,5 +5,6 @@
  */
 import type { Command } from '../io';
 import { checkCommand } from './check';
+import { explainCommand } from './explain';
 
-export const COMMANDS: readonly Command[] = [checkCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, explainCommand];

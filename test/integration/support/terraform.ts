@@ -120,17 +120,22 @@ function readTree(dir: string, keep: (file: string) => boolean): string {
 }
 
 /**
- * Distinctive pieces of a PEM private key: the base64 body lines and the raw
- * DER as base64/hex. Any of them in an artifact means the key leaked.
+ * Distinctive pieces of a PEM private key, taken from the second half of its
+ * DER encoding, past the public modulus that the certificate also carries: the
+ * PEM body lines there, and the same bytes as base64 of the PEM text (how a
+ * Secret stores it), base64 of the DER and hex. Any of them in an artifact
+ * means the private key leaked.
  */
 export function keyFingerprints(keyPem: string): string[] {
   const body = keyPem.split(/\r?\n/).filter((l) => l && !l.startsWith('-----'));
   const der = Buffer.from(body.join(''), 'base64');
+  const half = Math.floor(der.length / 2);
+  const pemOffset = Math.floor(keyPem.length / 2 / 3) * 3;
   return [
-    ...body.filter((l) => l.length >= 40),
-    Buffer.from(keyPem).toString('base64').slice(20, 80),
-    der.toString('hex').slice(40, 120),
-    der.toString('base64').slice(40, 100),
+    ...body.slice(Math.ceil(body.length / 2), -1).filter((l) => l.length >= 40),
+    Buffer.from(keyPem.slice(pemOffset, pemOffset + 60)).toString('base64'),
+    der.subarray(half, half + 45).toString('base64'),
+    der.subarray(half, half + 40).toString('hex'),
   ];
 }
 
