@@ -18,9 +18,9 @@ function say(text: string): void {
 }
 
 /** Runs a command with its output shown; stops the demo when it fails. */
-function show(cmd: string, args: string[]): string {
+function show(cmd: string, args: string[], cwd = DIR): string {
   process.stdout.write(`$ ${[path.basename(cmd), ...args].join(' ')}\n`);
-  const r = spawnSync(cmd, args, { cwd: DIR, env: { ...testbedProcessEnv(), CERT_ROTATION_CONFIG: path.join(DIR, 'cert-rotation.yaml') }, encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { cwd, env: { ...testbedProcessEnv(), CERT_ROTATION_CONFIG: path.join(DIR, 'cert-rotation.yaml') }, encoding: 'utf8' });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   if (r.status !== 0) {
@@ -70,9 +70,16 @@ function main(): void {
   process.stdout.write(`helm get values rancher: ${JSON.stringify(values)}\n`);
   process.stdout.write(`CATTLE_CA_CHECKSUM on testbed-2: ${agentChecksum(2)}\n`);
 
-  say('4. The CA is rotated: a new private CA issues a new certificate; this is the diff a reviewer sees');
+  say('4. The CA is rotated: a new private CA issues a new certificate; this is what a reviewer sees');
   writeRancherFiles(path.join(DIR, 'certs'), makePrivateCa('Demo 2027'), HOSTNAME);
-  show(CDKTF, ['diff', 'rancher', '--skip-provider-lock']);
+  show(CDKTF, ['synth']);
+  const stackDir = path.join(DIR, 'cdktf.out', 'stacks', 'rancher');
+  const engine = env.TERRAFORM_BINARY_NAME;
+  spawnSync(engine, ['init', '-input=false', '-no-color'], { cwd: stackDir, env: testbedProcessEnv() });
+  spawnSync(engine, ['plan', '-input=false', '-no-color', '-out=tfplan'], { cwd: stackDir, env: testbedProcessEnv() });
+  const planJson = spawnSync(engine, ['show', '-json', 'tfplan'], { cwd: stackDir, env: testbedProcessEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
+  fs.writeFileSync(path.join(DIR, 'plan.json'), planJson.stdout);
+  show('node', [path.join(REPO_ROOT, 'bin', 'cert-rotation.js'), 'explain', 'plan.json']);
 
   say('5. Apply the rotation');
   show(CDKTF, ['deploy', 'rancher', '--auto-approve', '--skip-provider-lock']);
