@@ -3,6 +3,6 @@
 # server certificate on it with the real app, cdktf and Terraform.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -f dist/lib/cli/main.js ] || npm run build
+npm run --silent build   # the cert-rotation command (bin/) runs from dist/
 scripts/testbed/testbed up --clusters 3 --nodes 0
 npx ts-node --transpile-only scripts/demo/demo.ts
