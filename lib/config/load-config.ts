@@ -94,7 +94,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     certificate = loadServerCertificate({ certFile, keyFile, caFile, hostname, now: options.now, renewBefore });
   } catch (e) {
     if (e instanceof CertificateInputError) {
-      throw new ConfigError(abs, `rancher.certificate.${fieldOfFile(e.file, { certFile, keyFile, caFile })}`, e.message.replace(/\.$/, ''), e.fix);
+      throw new ConfigError(abs, `rancher.certificate.${fieldOfFile(e.file, { certFile, keyFile, caFile })}`, `${e.file}: ${e.problem}`, e.fix);
     }
     throw e;
   }

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
     expect(ce.field).toBe(field);
     expect(ce.message).toContain(file);
     expect(ce.message).toMatch(/Fix: \S/);
+    expect(ce.message.match(/Fix:/g)).toHaveLength(1);
     for (const f of fragments) expect(ce.message).toMatch(f);
     return ce;
   }
