@@ -54,3 +54,29 @@ export interface Command {
    */
   run(args: readonly string[], io: CliIo): Promise<number>;
 }
+
+/**
+ * A command whose arguments parse to options or to `'help'`: prints its help
+ * for `--help`, otherwise runs with the parsed options.
+ */
+export function defineCommand<O>(spec: {
+  name: string;
+  summary: string;
+  help: string;
+  parse(args: readonly string[]): O | 'help';
+  execute(options: O, io: CliIo): Promise<number>;
+}): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    help: spec.help,
+    async run(args, io) {
+      const options = spec.parse(args);
+      if (options === 'help') {
+        io.stdout.write(spec.help);
+        return 0;
+      }
+      return spec.execute(options, io);
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { PathSpec, scanPaths } from '../check/sources/files';
 import { scanKubeconfig } from '../check/sources/kubeconfig';
 import { PRESET_NAMES, PRESETS, presetDirectory } from '../check/sources/presets';
 import { kubernetesSecretLister, scanSecrets } from '../check/sources/secrets';
-import { CliIo, Command, UsageError } from '../io';
+import { CliIo, Command, defineCommand, UsageError } from '../io';
 
 const presetList = PRESET_NAMES.map((n) => `${n} (${PRESETS[n].path}${PRESETS[n].recursive ? '' : ', top level only'})`);
 
@@ -264,16 +264,10 @@ export async function runCheck(options: CheckOptions, io: CliIo): Promise<number
   return report.exitCode;
 }
 
-export const checkCommand: Command = {
+export const checkCommand: Command = defineCommand({
   name: 'check',
   summary: 'list certificates (files, presets, kubeconfig, secrets, endpoints) by expiry; exit 0 ok, 1 warn, 2 crit, 3 error',
   help: CHECK_HELP,
-  async run(args, io) {
-    const options = parseCheckArgs(args);
-    if (options === 'help') {
-      io.stdout.write(CHECK_HELP);
-      return 0;
-    }
-    return runCheck(options, io);
-  },
-};
+  parse: parseCheckArgs,
+  execute: runCheck,
+});

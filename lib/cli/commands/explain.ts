@@ -11,7 +11,7 @@ import { formatMarkdown } from '../explain/format-markdown';
 import { formatText } from '../explain/format-text';
 import type { Explanation } from '../explain/model';
 import { parsePlan, PlanReadError, PRODUCE_PLAN_JSON } from '../explain/plan-json';
-import { CliIo, Command, ExitCode, UsageError } from '../io';
+import { CliIo, Command, defineCommand, ExitCode, UsageError } from '../io';
 
 export const EXPLAIN_HELP = `Usage: cert-rotation explain <plan.json | -> [options]
 
@@ -167,16 +167,10 @@ export async function runExplain(options: ExplainOptions, io: ExplainIo): Promis
   return ExitCode.OK;
 }
 
-export const explainCommand: Command = {
+export const explainCommand: Command = defineCommand({
   name: 'explain',
   summary: 'summarize a plan (terraform show -json): certificates old → new, agents, restarts, commands, destroys; exit 0 ok, 3 error',
   help: EXPLAIN_HELP,
-  async run(args, io) {
-    const options = parseExplainArgs(args);
-    if (options === 'help') {
-      io.stdout.write(EXPLAIN_HELP);
-      return ExitCode.OK;
-    }
-    return runExplain(options, io);
-  },
-};
+  parse: parseExplainArgs,
+  execute: runExplain,
+});
