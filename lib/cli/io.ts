@@ -2,6 +2,7 @@
  * What every subcommand of the `cert-rotation` tool gets: where to write, and
  * the error type that means "the command line is wrong".
  */
+import { parseArgs, ParseArgsConfig } from 'util';
 
 /** A place to write text to (process.stdout, a test buffer, …). */
 export interface TextSink {
@@ -79,4 +80,26 @@ export function defineCommand<O>(spec: {
       return spec.execute(options, io);
     },
   };
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** The strict, positional-allowing configuration `parseCommandArgs` passes to `util.parseArgs`. */
+export interface StrictArgsConfig<T extends OptionsConfig> {
+  args: string[];
+  allowPositionals: true;
+  strict: true;
+  options: T;
+}
+
+/**
+ * `util.parseArgs` in strict mode with positionals, its errors turned into
+ * UsageError (without Node's hint about `--`).
+ */
+export function parseCommandArgs<T extends OptionsConfig>(args: readonly string[], options: T): ReturnType<typeof parseArgs<StrictArgsConfig<T>>> {
+  try {
+    return parseArgs<StrictArgsConfig<T>>({ args: [...args], allowPositionals: true, strict: true, options });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
 }

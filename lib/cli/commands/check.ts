@@ -3,7 +3,6 @@
  * kubeconfigs, cluster secrets and TLS endpoints by expiry, and exit by the
  * worst one (0 ok, 1 warn, 2 crit, 3 usage or read error).
  */
-import { parseArgs } from 'util';
 import { DurationFormatError, parseDuration } from '../../pki';
 import { buildReport, Thresholds } from '../check/evaluate';
 import { formatReport, OUTPUT_FORMATS, OutputFormat } from '../check/format';
@@ -13,7 +12,7 @@ import { PathSpec, scanPaths } from '../check/sources/files';
 import { scanKubeconfig } from '../check/sources/kubeconfig';
 import { PRESET_NAMES, PRESETS, presetDirectory } from '../check/sources/presets';
 import { kubernetesSecretLister, scanSecrets } from '../check/sources/secrets';
-import { CliIo, Command, defineCommand, UsageError } from '../io';
+import { CliIo, Command, defineCommand, parseCommandArgs, UsageError } from '../io';
 
 const presetList = PRESET_NAMES.map((n) => `${n} (${PRESETS[n].path}${PRESETS[n].recursive ? '' : ', top level only'})`);
 
@@ -102,32 +101,22 @@ export function parseCheckArgs(args: readonly string[], clock: () => Date = () =
   if (args.includes('--help') || args.includes('-h')) {
     return 'help';
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        file: { type: 'string', short: 'f', multiple: true },
-        preset: { type: 'string', short: 'p', multiple: true },
-        root: { type: 'string' },
-        kubeconfig: { type: 'string' },
-        secrets: { type: 'boolean' },
-        context: { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        endpoint: { type: 'string', short: 'e', multiple: true },
-        output: { type: 'string', short: 'o' },
-        warn: { type: 'string' },
-        crit: { type: 'string' },
-        now: { type: 'string' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
-  }
+  const parsed = parseCommandArgs(args, {
+    file: { type: 'string', short: 'f', multiple: true },
+    preset: { type: 'string', short: 'p', multiple: true },
+    root: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    secrets: { type: 'boolean' },
+    context: { type: 'string' },
+    namespace: { type: 'string', short: 'n' },
+    endpoint: { type: 'string', short: 'e', multiple: true },
+    output: { type: 'string', short: 'o' },
+    warn: { type: 'string' },
+    crit: { type: 'string' },
+    now: { type: 'string' },
+    timeout: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
 
   const paths: PathSpec[] = [...parsed.positionals, ...(v.file ?? [])].map((p) => {

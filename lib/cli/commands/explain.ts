@@ -4,14 +4,13 @@
  * order, Helm values, and anything destroyed.
  */
 import { promises as fs } from 'fs';
-import { parseArgs } from 'util';
 import { explainPlan } from '../explain/analyze';
 import { EXPLAIN_FORMATS, ExplainFormat } from '../explain/format';
 import { formatMarkdown } from '../explain/format-markdown';
 import { formatText } from '../explain/format-text';
 import type { Explanation } from '../explain/model';
 import { parsePlan, PlanReadError, PRODUCE_PLAN_JSON } from '../explain/plan-json';
-import { CliIo, Command, defineCommand, ExitCode, UsageError } from '../io';
+import { CliIo, Command, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
 
 export const EXPLAIN_HELP = `Usage: cert-rotation explain <plan.json | -> [options]
 
@@ -93,20 +92,10 @@ export function parseExplainArgs(args: readonly string[]): ExplainOptions | 'hel
   if (args.includes('--help') || args.includes('-h')) {
     return 'help';
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
-  }
+  const parsed = parseCommandArgs(args, {
+    format: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const format = (parsed.values.format ?? 'text') as ExplainFormat;
   if (!EXPLAIN_FORMATS.includes(format)) {
     throw new UsageError(`--format '${parsed.values.format}' is not a format; use one of: ${EXPLAIN_FORMATS.join(', ')}`);
