@@ -46,8 +46,8 @@ export interface CertificateChange {
   readonly writeOnlyRevision?: { readonly before: Shown; readonly after: Shown };
 }
 
-/** A workload whose pod template annotation `cert-rotation.io/trust-sha256` changes, so its pods roll. */
-export interface WorkloadRestart {
+/** A change to one workload (Deployment, DaemonSet, …) in one cluster, old → new. */
+export interface WorkloadChange {
   readonly address: string;
   readonly action: ChangeAction;
   readonly cluster: ClusterRef;
@@ -58,17 +58,12 @@ export interface WorkloadRestart {
   readonly after: Shown;
 }
 
+/** A workload whose pod template annotation `cert-rotation.io/trust-sha256` changes, so its pods roll. */
+export type WorkloadRestart = WorkloadChange;
+
 /** A Rancher agent whose `CATTLE_CA_CHECKSUM` changes (`kubernetes_env`). */
-export interface AgentChange {
-  readonly address: string;
-  readonly action: ChangeAction;
-  readonly cluster: ClusterRef;
-  readonly kind: string;
-  readonly namespace: string;
-  readonly name: string;
+export interface AgentChange extends WorkloadChange {
   readonly container: string;
-  readonly before: Shown;
-  readonly after: Shown;
 }
 
 /** One provisioner of a resource that runs when the resource is created. */
