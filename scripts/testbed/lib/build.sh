@@ -41,13 +41,33 @@ build_etcd() {
   build_wrapper "etcd $ETCD_VERSION" "$dir" "$ETCD_BIN"
 }
 
-build_kube_apiserver() {
-  local dir="$TESTBED_SRC/go/kube-apiserver" v=$KUBERNETES_VERSION
+# build_kube: one multi-call binary (go/kube) for kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubectl and kubeadm, with a link per
+# program name next to it.
+build_kube() {
+  local dir="$TESTBED_SRC/go/kube" v=$KUBERNETES_VERSION
   local minor=${v#v1.}
   minor=${minor%%.*}
-  APISERVER_BIN="$CACHE_DIR/bin/kube-apiserver-$v-$(content_key "$dir")/kube-apiserver"
-  build_wrapper "kube-apiserver $v" "$dir" "$APISERVER_BIN" \
-    "-X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$v"
+  KUBE_DIR="$CACHE_DIR/bin/kube-$v-$(content_key "$dir")"
+  build_wrapper "Kubernetes $v (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubeadm)" "$dir" "$KUBE_DIR/kube" \
+    "-X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/client-go/pkg/version.gitVersion=$v -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  local p
+  for p in kube-apiserver kube-controller-manager kube-scheduler kubectl kubeadm; do
+    [ -L "$KUBE_DIR/$p" ] || ln -sfn kube "$KUBE_DIR/$p"
+  done
+  APISERVER_BIN="$KUBE_DIR/kube-apiserver"
+  CONTROLLER_MANAGER_BIN="$KUBE_DIR/kube-controller-manager"
+  SCHEDULER_BIN="$KUBE_DIR/kube-scheduler"
+  KUBECTL_BIN="$KUBE_DIR/kubectl"
+  KUBEADM_BIN="$KUBE_DIR/kubeadm"
+}
+
+# build_kwok: kwok simulates the kubelets of fake nodes (pods become Ready
+# without containers), built from its own Go module.
+build_kwok() {
+  local dir="$CACHE_DIR/bin/kwok-$KWOK_VERSION"
+  KWOK_BIN="$dir/kwok"
+  [ -x "$KWOK_BIN" ] || go_install_to "kwok $KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "$dir"
 }
 
 # go_install_to NAME PKG@VERSION OUTDIR: `go install` into a cache directory.
@@ -148,7 +168,8 @@ build_all() {
   local t=$(date +%s)
   find_engine
   build_etcd
-  build_kube_apiserver
+  build_kube
+  build_kwok
   build_helm
   build_providers
   log "engine: $ENGINE_DESC ($ENGINE_BIN); binaries ready in $(($(date +%s) - t))s"

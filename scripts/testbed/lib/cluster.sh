@@ -107,6 +107,74 @@ start_cluster() {
   echo "$url" >"$d/url"
 }
 
+# start_controllers I: kube-controller-manager, kube-scheduler and kwok for
+# cluster I, once its API server answers. The controller manager publishes
+# --root-ca-file as every namespace's kube-root-ca.crt ConfigMap, as kubeadm
+# sets it up; none of the three serves HTTPS (--secure-port 0).
+start_controllers() {
+  local i=$1 d="$TESTBED_DIR/clusters/$i"
+  start_daemon "kube-controller-manager-$i" "$TESTBED_DIR/logs/kube-controller-manager-$i.log" \
+    "$CONTROLLER_MANAGER_BIN" --kubeconfig "$d/kubeconfig" --secure-port 0 --leader-elect=false \
+    --root-ca-file "$d/pki/serving-ca.crt" --service-account-private-key-file "$d/pki/sa.key" \
+    --cluster-signing-cert-file "$d/pki/client-ca.crt" --cluster-signing-key-file "$d/pki/client-ca.key" \
+    --use-service-account-credentials=false --kube-api-qps 200 --kube-api-burst 400 \
+    --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 --concurrent-daemonset-syncs 10 \
+    --concurrent-namespace-syncs 10
+  start_daemon "kube-scheduler-$i" "$TESTBED_DIR/logs/kube-scheduler-$i.log" \
+    "$SCHEDULER_BIN" --kubeconfig "$d/kubeconfig" --secure-port 0 --leader-elect=false \
+    --kube-api-qps 200 --kube-api-burst 400
+  start_daemon "kwok-$i" "$TESTBED_DIR/logs/kwok-$i.log" \
+    "$KWOK_BIN" --kubeconfig "$d/kubeconfig" --config "$TESTBED_SRC/kwok/stages.yaml" \
+    --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --cidr "10.$((100 + i)).0.0/16" --node-ip 127.0.0.1 --node-lease-duration-seconds 40
+}
+
+# add_fake_nodes I N: N nodes in cluster I that kwok runs. They carry the
+# labels the distributions' workloads select on (every role), and no taints.
+add_fake_nodes() {
+  local i=$1 n=$2 k
+  for k in $(seq 1 "$n"); do
+    printf '%s\n' \
+      "apiVersion: v1" "kind: Node" "metadata:" "  name: testbed-$i-node-$k" \
+      "  annotations: {kwok.x-k8s.io/node: fake}" \
+      "  labels:" "    kubernetes.io/hostname: testbed-$i-node-$k" "    kubernetes.io/os: linux" \
+      "    kubernetes.io/arch: amd64" "    node-role.kubernetes.io/control-plane: 'true'" \
+      "    node-role.kubernetes.io/controlplane: 'true'" "    node-role.kubernetes.io/etcd: 'true'" \
+      "    node-role.kubernetes.io/worker: 'true'" "    type: kwok"
+    echo "---"
+  done | kube "$i" create -f - >/dev/null
+}
+
+# kube I ARGS...: the test bed's real kubectl against cluster I.
+kube() {
+  local i=$1
+  shift
+  "$KUBECTL_BIN" --kubeconfig "$TESTBED_DIR/clusters/$i/kubeconfig" "$@"
+}
+
+# check_alive NAME: fails with the end of NAME's log when it has exited.
+check_alive() {
+  local name=$1
+  if ! kill -0 "$(cat "$TESTBED_DIR/pids/$name.pid")" 2>/dev/null; then
+    die "$name exited; its log ($TESTBED_DIR/logs/$name.log) ends with:
+$(tail -n 20 "$TESTBED_DIR/logs/$name.log")"
+  fi
+}
+
+# wait_nodes_ready I N SECONDS: until cluster I has N Ready nodes (kwok works).
+wait_nodes_ready() {
+  local i=$1 n=$2 limit=$3 ready=0
+  local deadline=$(($(date +%s) + limit))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    ready=$(kube "$i" get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null | grep -c True || true)
+    [ "$ready" -ge "$n" ] && return 0
+    check_alive "kwok-$i"
+    check_alive "kube-controller-manager-$i"
+    sleep 0.2
+  done
+  die "cluster $i has $ready of $n nodes Ready after ${limit}s; kwok's log: $TESTBED_DIR/logs/kwok-$i.log"
+}
+
 # merge_kubeconfigs N FILE: one kubeconfig with a context per cluster.
 merge_kubeconfigs() {
   local n=$1 file=$2 i

@@ -51,6 +51,27 @@ start_daemon() {
   echo $! >"$TESTBED_DIR/pids/$name.pid"
 }
 
+# stop_daemons PIDFILE...: TERM to every process named, then waits for all of
+# them together (2 s: the test bed keeps no data worth a slow shutdown), then KILL what is left.
+stop_daemons() {
+  local f pid pids=()
+  for f in "$@"; do
+    pid=$(cat "$f" 2>/dev/null) || continue
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for _ in $(seq 1 20); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 1 ] || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -f "$@"
+}
+
 # stop_daemon PIDFILE: stops the process a pid file names, if it is still ours.
 stop_daemon() {
   local pidfile=$1 pid

@@ -1,0 +1,135 @@
+# Cluster profiles: what a real cluster of each kind runs, installed on a
+# test-bed cluster after its controllers and fake nodes are up.
+#   bare           nothing beyond Kubernetes itself
+#   rancher-local  the Rancher server ("local") cluster: cert-manager's API, the
+#                  Rancher chart (test/fixtures/charts/rancher) with its own CA,
+#                  what Rancher deploys there (profiles/rancher-local.yaml), and
+#                  the Rancher model (rancher-model/) serving https://$RANCHER_HOSTNAME
+#   rke1           RKE1 downstream cluster of Rancher 2.8 (profiles/rke1.yaml)
+#   rke2           RKE2 downstream cluster of Rancher 2.9+ (profiles/rke2.yaml)
+#   rancher-2.12   downstream cluster of Rancher 2.12+ (profiles/rancher-2.12.yaml)
+# Downstream agents are installed with the CATTLE_CA_CHECKSUM of what the
+# model serves at that moment, as Rancher renders them.
+# shellcheck shell=bash
+
+PROFILES="bare rancher-local rke1 rke2 rancher-2.12"
+RANCHER_HOSTNAME=${TESTBED_RANCHER_HOSTNAME:-rancher.testbed.test}
+
+# parse_profiles LIST N: sets CLUSTER_PROFILE[1..N] from a comma list with one
+# profile, or one per cluster.
+parse_profiles() {
+  local list=$1 n=$2 i p
+  local -a given
+  IFS=',' read -r -a given <<<"$list"
+  if [ "${#given[@]}" -ne 1 ] && [ "${#given[@]}" -ne "$n" ]; then
+    die "--profile takes one profile or one per cluster ($n), not ${#given[@]}: '$list'"
+  fi
+  CLUSTER_PROFILE=()
+  local locals=0
+  for i in $(seq 1 "$n"); do
+    p=${given[$(( ${#given[@]} == 1 ? 0 : i - 1 ))]}
+    case " $PROFILES " in *" $p "*) ;; *) die "unknown profile '$p'; profiles: $PROFILES" ;; esac
+    [ "$p" = rancher-local ] && locals=$((locals + 1))
+    CLUSTER_PROFILE[$i]=$p
+  done
+  [ "$locals" -le 1 ] || die "only one cluster can have the rancher-local profile (one Rancher server per test bed)"
+}
+
+# rancher_cluster: the index of the rancher-local cluster, or nothing.
+rancher_cluster() {
+  local i
+  for i in "${!CLUSTER_PROFILE[@]}"; do
+    [ "${CLUSTER_PROFILE[$i]}" = rancher-local ] && { echo "$i"; return 0; }
+  done
+  return 0
+}
+
+install_profiles() {
+  local n=$1 i r
+  r=$(rancher_cluster)
+  if [ -n "$r" ]; then
+    install_rancher_local "$r" "$n"
+  fi
+  for i in $(seq 1 "$n"); do
+    case ${CLUSTER_PROFILE[$i]} in
+      bare|rancher-local) ;;
+      *) apply_profile_manifest "$i" "${CLUSTER_PROFILE[$i]}" ;;
+    esac
+  done
+  for i in $(seq 1 "$n"); do
+    [ "${CLUSTER_PROFILE[$i]}" = bare ] || wait_workloads "$i" 60
+  done
+}
+
+# install_rancher_local I N: Rancher on cluster I, its model watching clusters 1..N.
+install_rancher_local() {
+  local i=$1 n=$2 d="$TESTBED_DIR/clusters/$1"
+  kube "$i" apply -f "$TESTBED_SRC/crds/cert-manager.yaml" >/dev/null
+  kube "$i" wait --for=condition=Established crd/issuers.cert-manager.io --timeout=30s >/dev/null
+  kube "$i" create namespace cattle-system >/dev/null
+  "$HELM_BIN" install rancher "$REPO_ROOT/test/fixtures/charts/rancher" --namespace cattle-system \
+    --kubeconfig "$d/kubeconfig" --set "hostname=$RANCHER_HOSTNAME" >"$TESTBED_DIR/logs/helm-rancher.log" 2>&1 \
+    || die "helm install of the Rancher chart failed; log: $TESTBED_DIR/logs/helm-rancher.log"
+  [ -f "$TESTBED_SRC/profiles/rancher-local.yaml" ] && apply_profile_manifest "$i" rancher-local
+  RANCHER_PORT=$(free_port)
+  start_daemon rancher-model "$TESTBED_DIR/logs/rancher-model.log" \
+    node -r "$REPO_ROOT/node_modules/ts-node/register/transpile-only" "$TESTBED_SRC/rancher-model/main.ts" \
+    --testbed-dir "$TESTBED_DIR" --server-cluster "$i" --clusters "$(seq -s, 1 "$n")" \
+    --port "$RANCHER_PORT" --hostname "$RANCHER_HOSTNAME"
+  RANCHER_URL="https://$RANCHER_HOSTNAME:$RANCHER_PORT"
+  local deadline=$(($(date +%s) + 60))
+  until rancher_cacerts >/dev/null 2>&1; do
+    check_alive rancher-model
+    [ "$(date +%s)" -lt "$deadline" ] || die "the Rancher model does not serve /v3/settings/cacerts after 60s; log: $TESTBED_DIR/logs/rancher-model.log"
+    sleep 0.2
+  done
+}
+
+# rancher_cacerts: the value the model serves now (as an agent downloads it).
+rancher_cacerts() {
+  curl -sfk --max-time 2 --resolve "$RANCHER_HOSTNAME:$RANCHER_PORT:127.0.0.1" "$RANCHER_URL/v3/settings/cacerts" \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).value))'
+}
+
+# apply_profile_manifest I PROFILE: the profile's workloads, agents rendered
+# with the server URL and the checksum of what Rancher serves now.
+apply_profile_manifest() {
+  local i=$1 p=$2 file="$TESTBED_SRC/profiles/$2.yaml" checksum="" server="https://$RANCHER_HOSTNAME"
+  [ -f "$file" ] || die "profile $p has no manifest ($file)"
+  if [ -n "${RANCHER_URL:-}" ]; then
+    local value
+    value=$(rancher_cacerts) || die "cannot read cacerts from the Rancher model at $RANCHER_URL"
+    [ -n "$value" ] && checksum=$(printf '%s\n' "$value" | sha256sum | cut -d' ' -f1)
+    server=$RANCHER_URL
+  fi
+  CATTLE_SERVER=$server CATTLE_CA_CHECKSUM=$checksum node -e '
+    const fs = require("fs");
+    process.stdout.write(fs.readFileSync(process.argv[1], "utf8")
+      .replace(/\$\{(CATTLE_SERVER|CATTLE_CA_CHECKSUM)\}/g, (_, k) => process.env[k]));
+  ' "$file" | kube "$i" apply -f - >"$TESTBED_DIR/logs/profile-$i.log" 2>&1 \
+    || die "applying profile $p to cluster $i failed; log: $TESTBED_DIR/logs/profile-$i.log"
+}
+
+# wait_workloads I SECONDS: until every Deployment, DaemonSet and StatefulSet of
+# cluster I has all its pods updated and ready.
+wait_workloads() {
+  local i=$1 limit=$2 pending
+  local deadline=$(($(date +%s) + limit))
+  while :; do
+    pending=$(kube "$i" get deployments,daemonsets,statefulsets -A -o json | node -e '
+      let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+        const out = [];
+        for (const w of JSON.parse(s).items) {
+          const st = w.status ?? {};
+          const want = w.kind === "DaemonSet" ? st.desiredNumberScheduled : w.spec.replicas ?? 1;
+          const ready = w.kind === "DaemonSet" ? st.numberReady : st.readyReplicas;
+          const updated = w.kind === "DaemonSet" ? st.updatedNumberScheduled : st.updatedReplicas;
+          if (!want || ready !== want || updated !== want || st.observedGeneration !== w.metadata.generation) out.push(`${w.kind}/${w.metadata.namespace}/${w.metadata.name}`);
+        }
+        process.stdout.write(out.join(" "));
+      });')
+    [ -z "$pending" ] && return 0
+    [ "$(date +%s)" -lt "$deadline" ] || die "cluster $i: not ready after ${limit}s: $pending"
+    sleep 0.2
+  done
+}
