@@ -33,6 +33,12 @@ parse_profiles() {
     CLUSTER_PROFILE[$i]=$p
   done
   [ "$locals" -le 1 ] || die "only one cluster can have the rancher-local profile (one Rancher server per test bed)"
+  for i in $(seq 1 "$n"); do
+    case ${CLUSTER_PROFILE[$i]} in
+      bare|rancher-local) ;;
+      *) [ "$locals" = 1 ] || die "profile ${CLUSTER_PROFILE[$i]} (cluster $i) is a downstream cluster of Rancher: give another cluster the rancher-local profile, e.g. --profile rancher-local,${CLUSTER_PROFILE[$i]}" ;;
+    esac
+  done
 }
 
 # rancher_cluster: the index of the rancher-local cluster, or nothing.

@@ -41,9 +41,10 @@ export interface RunResult {
 }
 
 /** Runs a command; throws with its output when it exits with a status not in `ok`. */
-export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; ok?: number[] } = {}): RunResult {
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; ok?: number[]; input?: string } = {}): RunResult {
   const r = spawnSync(cmd, args, {
     cwd: opts.cwd,
+    input: opts.input,
     env: opts.env ?? testbedProcessEnv(),
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
@@ -82,4 +83,26 @@ export function kubeSend(cluster: number, method: string, apiPath: string, body?
   args.push(`${url}${apiPath}`);
   const out = execFileSync('curl', args, { encoding: 'utf8' });
   return out ? JSON.parse(out) : undefined;
+}
+
+/** The test bed's real kubectl against cluster `cluster` (1-based). */
+export function kubectl(cluster: number, args: string[], opts: { ok?: number[]; input?: string } = {}): RunResult {
+  const tb = loadTestbedEnv();
+  return run(tb.TESTBED_KUBECTL, ['--kubeconfig', path.join(tb.TESTBED_DIR, 'clusters', String(cluster), 'kubeconfig'), ...args], { env: testbedProcessEnv(), ...opts });
+}
+
+/** Polls `check` every 200 ms until it returns a value other than undefined/false; throws with `what` after `seconds`. */
+export async function waitFor<T>(what: string, check: () => T | undefined | false, seconds = 60): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = check();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}${last ? `; last error: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -1,0 +1,480 @@
+// The test bed's model of Rancher: what a real Rancher install does to files,
+// API objects and HTTPS answers, where Rancher itself cannot run here. Every
+// behaviour comes from a written fact (../shared/RANCHER-FACTS.md, the Rancher
+// chart, the agent's start script); see scripts/testbed/rancher-model/README.md
+// for each fact and its source. It plays four parts:
+//
+//  1. cert-manager's ingress-shim, on the Rancher server cluster: an Ingress that
+//     carries `cert-manager.io/issuer` gets its TLS secret issued by that Issuer
+//     (a CA Issuer signs with its CA secret; an ACME Issuer with a stand-in
+//     public CA), when the secret is missing or was not issued by that Issuer.
+//  2. The Rancher server process, per rancher pod: at start it reads cacerts
+//     once (`/etc/rancher/ssl/cacerts.pem` from the tls-ca subPath mount when
+//     privateCA is set; empty with --no-cacerts; otherwise its own CA, secret
+//     tls-rancher, made on first start). A running pod never re-reads it.
+//  3. The ingress: an HTTPS server on loopback that presents the chain of the
+//     Ingress's TLS secret as it is now, and serves GET /v3/settings/cacerts
+//     with the value the newest started rancher pod read.
+//  4. The agents' start script (agent image run.sh), in every cluster: a pod
+//     whose container carries CATTLE_CA_CHECKSUM downloads the cacerts setting
+//     at start and exits 1 when its sha256 differs (CrashLoopBackOff, restarted
+//     with the kubelet's back-off), or when the setting is empty. A running
+//     agent keeps the CA it downloaded; when the ingress later presents a chain
+//     that CA does not verify, the agent's TLS fails (logged).
+//
+// Every decision goes to $TESTBED_DIR/rancher-model/events.jsonl, one JSON
+// object a line, which tests read.
+import { execFileSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as https from 'https';
+import * as os from 'os';
+import * as path from 'path';
+import { KubeClient } from './kube-client';
+
+interface Options {
+  testbedDir: string;
+  serverCluster: number;
+  clusters: number[];
+  port: number;
+  hostname: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const get = (flag: string): string => {
+    const i = argv.indexOf(flag);
+    if (i < 0 || i + 1 >= argv.length) throw new Error(`rancher-model: ${flag} is required`);
+    return argv[i + 1];
+  };
+  return {
+    testbedDir: get('--testbed-dir'),
+    serverCluster: Number(get('--server-cluster')),
+    clusters: get('--clusters').split(',').map(Number),
+    port: Number(get('--port')),
+    hostname: get('--hostname'),
+  };
+}
+
+const NS = 'cattle-system';
+const CATTLE_CA_CHECKSUM = 'CATTLE_CA_CHECKSUM';
+/** Kubelet's container restart back-off: 10 s doubling, at most 5 min. */
+const BACKOFF_START_MS = 10_000;
+const BACKOFF_MAX_MS = 300_000;
+
+interface RancherStart {
+  pod: string;
+  created: string;
+  startedAt: number;
+  cacerts: string;
+  source: string;
+}
+
+interface AgentRun {
+  ok: boolean;
+  restarts: number;
+  nextTry: number;
+  trusted?: string;
+  tlsFailed?: boolean;
+}
+
+class RancherModel {
+  private readonly clients = new Map<number, KubeClient>();
+  private readonly server: KubeClient;
+  private readonly stateDir: string;
+  private readonly eventsFile: string;
+  private readonly starts = new Map<string, RancherStart>();
+  private readonly agents = new Map<string, AgentRun>();
+  private served: RancherStart | undefined;
+  private servedChain = '';
+  private servedKey = '';
+  private httpsServer?: https.Server;
+
+  constructor(private readonly opts: Options) {
+    for (const i of new Set([opts.serverCluster, ...opts.clusters])) {
+      this.clients.set(i, new KubeClient(`testbed-${i}`, path.join(opts.testbedDir, 'clusters', String(i))));
+    }
+    this.server = this.clients.get(opts.serverCluster)!;
+    this.stateDir = path.join(opts.testbedDir, 'rancher-model');
+    fs.mkdirSync(this.stateDir, { recursive: true });
+    this.eventsFile = path.join(this.stateDir, 'events.jsonl');
+  }
+
+  record(event: string, fields: Record<string, unknown>): void {
+    fs.appendFileSync(this.eventsFile, JSON.stringify({ time: new Date().toISOString(), event, ...fields }) + '\n');
+  }
+
+  async run(): Promise<void> {
+    await this.listen();
+    for (;;) {
+      const t = Date.now();
+      try {
+        await this.tick();
+      } catch (e) {
+        process.stderr.write(`[rancher-model] ${(e as Error).message}\n`);
+      }
+      await new Promise((r) => setTimeout(r, Math.max(50, 200 - (Date.now() - t))));
+    }
+  }
+
+  private async tick(): Promise<void> {
+    await this.certManager();
+    await this.rancherPods();
+    await this.ingress();
+    for (const [i, client] of this.clients) await this.agentPods(i, client);
+  }
+
+  // ---- 1. cert-manager ingress-shim -------------------------------------
+
+  private async certManager(): Promise<void> {
+    for (const ing of await this.server.list('/apis/networking.k8s.io/v1/ingresses')) {
+      const issuerName = ing.metadata.annotations?.['cert-manager.io/issuer'];
+      if (!issuerName) continue;
+      const ns = ing.metadata.namespace;
+      const issuer = await this.server.find(`/apis/cert-manager.io/v1/namespaces/${ns}/issuers/${issuerName}`);
+      if (!issuer) continue; // cert-manager waits for the Issuer
+      const ca = await this.issuerCa(ns, issuer);
+      if (!ca) continue; // a CA Issuer whose secret does not exist yet is not Ready
+      for (const tls of ing.spec.tls ?? []) {
+        if (!tls.secretName) continue;
+        const existing = await this.server.find(`/api/v1/namespaces/${ns}/secrets/${tls.secretName}`);
+        if (existing && this.issuedBy(existing, ca.cert, tls.hosts ?? [])) continue;
+        const leaf = issueLeaf(ca, tls.hosts ?? [], 90);
+        const body = {
+          apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+          metadata: {
+            name: tls.secretName, namespace: ns,
+            annotations: {
+              'cert-manager.io/issuer-name': issuerName,
+              'cert-manager.io/issuer-kind': 'Issuer',
+              'cert-manager.io/issuer-group': 'cert-manager.io',
+              'cert-manager.io/certificate-name': tls.secretName,
+              'cert-manager.io/alt-names': (tls.hosts ?? []).join(','),
+            },
+          },
+          data: { 'tls.crt': b64(leaf.cert), 'tls.key': b64(leaf.key), 'ca.crt': b64(ca.cert) },
+        };
+        if (existing) {
+          await this.server.request('PUT', `/api/v1/namespaces/${ns}/secrets/${tls.secretName}`, { ...body, metadata: { ...existing.metadata, annotations: { ...existing.metadata.annotations, ...body.metadata.annotations } } });
+        } else {
+          await this.server.create(`/api/v1/namespaces/${ns}/secrets`, body);
+        }
+        this.record('cert-manager-issued', { namespace: ns, secret: tls.secretName, issuer: issuerName, hosts: tls.hosts, replaced: Boolean(existing) });
+      }
+    }
+  }
+
+  private async issuerCa(ns: string, issuer: any): Promise<{ cert: string; key: string } | undefined> {
+    if (issuer.spec?.ca?.secretName) {
+      const s = await this.server.find(`/api/v1/namespaces/${ns}/secrets/${issuer.spec.ca.secretName}`);
+      if (!s?.data?.['tls.crt'] || !s.data['tls.key']) return undefined;
+      return { cert: unb64(s.data['tls.crt']), key: unb64(s.data['tls.key']) };
+    }
+    if (issuer.spec?.acme) return this.publicCa();
+    return undefined;
+  }
+
+  /** A stand-in for a public ACME CA (Let's Encrypt), made once per test bed. */
+  private publicCa(): { cert: string; key: string } {
+    const certFile = path.join(this.stateDir, 'public-ca.crt');
+    const keyFile = path.join(this.stateDir, 'public-ca.key');
+    if (!fs.existsSync(certFile)) {
+      const ca = makeCa('Test Bed Public ACME CA (stand-in for Let\'s Encrypt)');
+      fs.writeFileSync(keyFile, ca.key, { mode: 0o600 });
+      fs.writeFileSync(certFile, ca.cert);
+    }
+    return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') };
+  }
+
+  private issuedBy(secret: any, caPem: string, hosts: string[]): boolean {
+    const crt = secret.data?.['tls.crt'];
+    if (!crt) return false;
+    try {
+      const leaf = new crypto.X509Certificate(unb64(crt));
+      const ca = new crypto.X509Certificate(caPem);
+      return leaf.verify(ca.publicKey) && hosts.every((h) => leaf.checkHost(h) !== undefined);
+    } catch {
+      return false; // not a certificate: cert-manager re-issues
+    }
+  }
+
+  // ---- 2. the Rancher server process ------------------------------------
+
+  private async rancherPods(): Promise<void> {
+    const pods = await this.server.list(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3Drancher`);
+    const alive = new Set<string>();
+    for (const pod of pods) {
+      const uid = pod.metadata.uid;
+      if (pod.metadata.deletionTimestamp) continue;
+      alive.add(uid);
+      // The container starts once the pod is bound to a node.
+      if (this.starts.has(uid) || !pod.spec.nodeName) continue;
+      const start = await this.readCacertsAtStart(pod);
+      this.starts.set(uid, start);
+      this.record('rancher-started', { pod: pod.metadata.name, cacertsSource: start.source, cacertsSha256: sha256(start.cacerts), checksum: agentChecksum(start.cacerts) });
+    }
+    for (const uid of [...this.starts.keys()]) if (!alive.has(uid)) this.starts.delete(uid);
+    const ready = pods.filter((p: any) => !p.metadata.deletionTimestamp && this.starts.has(p.metadata.uid) && isReady(p));
+    ready.sort((a: any, b: any) => this.starts.get(a.metadata.uid)!.startedAt - this.starts.get(b.metadata.uid)!.startedAt);
+    const newest = ready.length ? this.starts.get(ready[ready.length - 1].metadata.uid) : undefined;
+    if (newest?.cacerts !== this.served?.cacerts || (newest === undefined) !== (this.served === undefined)) {
+      this.record('cacerts-served', { pod: newest?.pod ?? null, cacertsSha256: newest ? sha256(newest.cacerts) : null, checksum: newest ? agentChecksum(newest.cacerts) : null });
+    }
+    this.served = newest;
+  }
+
+  private async readCacertsAtStart(pod: any): Promise<RancherStart> {
+    const base = { pod: pod.metadata.name, created: pod.metadata.creationTimestamp, startedAt: Date.now() };
+    const container = pod.spec.containers.find((c: any) => c.name === 'rancher') ?? pod.spec.containers[0];
+    // Rancher makes its own CA (dynamiclistener, secret tls-rancher) on every start when it is missing.
+    const ownCa = await this.ensureRancherCa();
+    if ((container.args ?? []).includes('--no-cacerts')) return { ...base, cacerts: '', source: '--no-cacerts' };
+    const mount = (container.volumeMounts ?? []).find((m: any) => m.mountPath === '/etc/rancher/ssl/cacerts.pem');
+    if (mount) {
+      const volume = (pod.spec.volumes ?? []).find((v: any) => v.name === mount.name);
+      const secretName = volume?.secret?.secretName;
+      const secret = secretName ? await this.server.find(`/api/v1/namespaces/${NS}/secrets/${secretName}`) : undefined;
+      const key = mount.subPath ?? 'cacerts.pem';
+      const content = secret?.data?.[key];
+      // A missing secret keeps the pod in ContainerCreating in real life; here it starts with nothing read.
+      return { ...base, cacerts: content ? unb64(content).trim() : '', source: `secret ${secretName}/${key} (subPath mount)` };
+    }
+    return { ...base, cacerts: ownCa.trim(), source: 'secret tls-rancher (Rancher\'s own CA)' };
+  }
+
+  private async ensureRancherCa(): Promise<string> {
+    const existing = await this.server.find(`/api/v1/namespaces/${NS}/secrets/tls-rancher`);
+    if (existing?.data?.['tls.crt']) return unb64(existing.data['tls.crt']);
+    const ca = makeCa(`dynamiclistener-ca@${Math.floor(Date.now() / 1000)}`, 'dynamiclistener-org');
+    await this.server.create(`/api/v1/namespaces/${NS}/secrets`, {
+      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+      metadata: { name: 'tls-rancher', namespace: NS },
+      data: { 'tls.crt': b64(ca.cert), 'tls.key': b64(ca.key) },
+    });
+    this.record('rancher-ca-created', { secret: 'tls-rancher', cacertsSha256: sha256(ca.cert.trim()) });
+    return ca.cert;
+  }
+
+  // ---- 3. the ingress -----------------------------------------------------
+
+  private async ingress(): Promise<void> {
+    const ing = await this.server.find(`/apis/networking.k8s.io/v1/namespaces/${NS}/ingresses/rancher`);
+    const secretName = ing?.spec?.tls?.[0]?.secretName;
+    const secret = secretName ? await this.server.find(`/api/v1/namespaces/${NS}/secrets/${secretName}`) : undefined;
+    const chain = secret?.data?.['tls.crt'] ? unb64(secret.data['tls.crt']) : '';
+    const key = secret?.data?.['tls.key'] ? unb64(secret.data['tls.key']) : '';
+    if (chain === this.servedChain && key === this.servedKey) return;
+    try {
+      if (chain && key) this.httpsServer!.setSecureContext({ cert: chain, key });
+      this.servedChain = chain;
+      this.servedKey = key;
+      this.record('ingress-chain', { secret: secretName ?? null, leafSha256: chain ? new crypto.X509Certificate(chain).fingerprint256 : null });
+    } catch (e) {
+      // nginx keeps serving the previous certificate when the secret does not load.
+      if (chain !== this.servedChain) this.record('ingress-chain-rejected', { secret: secretName, error: (e as Error).message });
+      this.servedChain = chain;
+      this.servedKey = key;
+    }
+  }
+
+  private listen(): Promise<void> {
+    this.httpsServer = https.createServer({}, (req, res) => {
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      if (url.pathname === '/v3/settings/cacerts') {
+        if (!this.served) {
+          res.writeHead(503, { 'Content-Type': 'text/plain' }).end('no rancher pod is ready');
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({
+          baseType: 'setting', id: 'cacerts', name: 'cacerts', type: 'setting', value: this.served.cacerts,
+        }));
+      } else if (url.pathname === '/ping') {
+        res.writeHead(this.served ? 200 : 503, { 'Content-Type': 'text/plain' }).end(this.served ? 'pong' : 'not ready');
+      } else if (url.pathname === '/healthz') {
+        res.writeHead(this.served ? 200 : 503, { 'Content-Type': 'text/plain' }).end(this.served ? 'ok' : 'not ready');
+      } else {
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not modelled');
+      }
+    });
+    return new Promise((resolve) => this.httpsServer!.listen(this.opts.port, '127.0.0.1', () => {
+      fs.writeFileSync(path.join(this.stateDir, 'url'), `https://${this.opts.hostname}:${this.opts.port}\n`);
+      resolve();
+    }));
+  }
+
+  // ---- 4. the agents' start script -------------------------------------
+
+  private async agentPods(cluster: number, client: KubeClient): Promise<void> {
+    const pods = await client.list('/api/v1/pods');
+    const alive = new Set<string>();
+    for (const pod of pods) {
+      const container = (pod.spec.containers ?? []).find((c: any) => (c.env ?? []).some((e: any) => e.name === CATTLE_CA_CHECKSUM));
+      if (!container || pod.metadata.deletionTimestamp || !pod.spec.nodeName) continue;
+      const id = `${cluster}/${pod.metadata.uid}`;
+      alive.add(id);
+      let run = this.agents.get(id);
+      if (run?.ok) {
+        await this.checkRunningAgentTls(cluster, pod, run);
+        continue;
+      }
+      if (run && Date.now() < run.nextTry) continue;
+      const restarts = run ? run.restarts + 1 : 0;
+      const env = (container.env as any[]).find((e) => e.name === CATTLE_CA_CHECKSUM);
+      const given: string = env.value ?? '';
+      const server = (container.env as any[]).find((e) => e.name === 'CATTLE_SERVER')?.value ?? `https://${this.opts.hostname}`;
+      const url = `${server}/v3/settings/cacerts`;
+      const fields = { cluster: `testbed-${cluster}`, namespace: pod.metadata.namespace, pod: pod.metadata.name, owner: ownerName(pod), container: container.name, given, served: this.served ? agentChecksum(this.served.cacerts) : null, restarts };
+      let error: string | undefined;
+      if (given) {
+        if (!this.served || this.served.cacerts === '') {
+          error = `The environment variable CATTLE_CA_CHECKSUM is set but there is no CA certificate configured at ${url}`;
+        } else if (agentChecksum(this.served.cacerts) !== given) {
+          error = `Configured cacerts checksum (${agentChecksum(this.served.cacerts)}) does not match given --ca-checksum (${given})`;
+        }
+      }
+      if (error) {
+        run = { ok: false, restarts, nextTry: Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** restarts) };
+        this.agents.set(id, run);
+        this.record('agent-start-failed', { ...fields, message: error });
+        await this.setAgentStatus(client, pod, container.name, cluster, restarts, `ERROR: ${error}`);
+      } else {
+        run = { ok: true, restarts, nextTry: 0, trusted: given ? this.served!.cacerts : undefined };
+        this.agents.set(id, run);
+        this.record('agent-started', { ...fields, checked: Boolean(given) });
+        await this.setAgentStatus(client, pod, container.name, cluster, restarts);
+      }
+    }
+    for (const id of [...this.agents.keys()]) if (id.startsWith(`${cluster}/`) && !alive.has(id)) this.agents.delete(id);
+  }
+
+  private async checkRunningAgentTls(cluster: number, pod: any, run: AgentRun): Promise<void> {
+    if (!run.trusted || !this.servedChain || run.tlsFailed) return;
+    if (chainVerifies(this.servedChain, run.trusted)) return;
+    run.tlsFailed = true;
+    const message = 'x509: certificate signed by unknown authority (the agent trusts the CA it downloaded at start)';
+    this.record('agent-tls-failed', { cluster: `testbed-${cluster}`, namespace: pod.metadata.namespace, pod: pod.metadata.name, owner: ownerName(pod), message });
+    await this.event(this.clients.get(cluster)!, pod, 'Warning', 'TLSFailed', message);
+  }
+
+  private async setAgentStatus(client: KubeClient, pod: any, container: string, cluster: number, restarts: number, error?: string): Promise<void> {
+    const now = new Date().toISOString();
+    const ready = error ? 'False' : 'True';
+    const podIp = `10.${200 + cluster}.${(hash(pod.metadata.uid) >> 8) & 255}.${hash(pod.metadata.uid) & 255}`;
+    const status = {
+      phase: 'Running',
+      hostIP: '127.0.0.1',
+      podIP: podIp,
+      podIPs: [{ ip: podIp }],
+      startTime: pod.status?.startTime ?? now,
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: now },
+        { type: 'Initialized', status: 'True', lastTransitionTime: now },
+        { type: 'ContainersReady', status: ready, lastTransitionTime: now, ...(error ? { reason: 'ContainersNotReady', message: `containers with unready status: [${container}]` } : {}) },
+        { type: 'Ready', status: ready, lastTransitionTime: now, ...(error ? { reason: 'ContainersNotReady', message: `containers with unready status: [${container}]` } : {}) },
+      ],
+      containerStatuses: pod.spec.containers.map((c: any) => ({
+        name: c.name, image: c.image, imageID: '', restartCount: restarts,
+        ready: !error, started: !error,
+        state: error
+          ? { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${c.name} in pod ${pod.metadata.name}` } }
+          : { running: { startedAt: now } },
+        ...(error ? { lastState: { terminated: { exitCode: 1, reason: 'Error', message: error, startedAt: now, finishedAt: now } } } : {}),
+      })),
+    };
+    await client.mergePatch(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { status });
+    if (error) await this.event(client, pod, 'Warning', 'BackOff', `Back-off restarting failed container ${container}: ${error}`);
+  }
+
+  private async event(client: KubeClient, pod: any, type: string, reason: string, message: string): Promise<void> {
+    const ns = pod.metadata.namespace;
+    await client.create(`/api/v1/namespaces/${ns}/events`, {
+      apiVersion: 'v1', kind: 'Event',
+      metadata: { generateName: `${pod.metadata.name}.`, namespace: ns },
+      involvedObject: { kind: 'Pod', namespace: ns, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1' },
+      reason, message, type, count: 1,
+      firstTimestamp: new Date().toISOString(), lastTimestamp: new Date().toISOString(),
+      source: { component: 'kubelet', host: pod.spec.nodeName },
+    }).catch(() => undefined);
+  }
+}
+
+// ---- certificates (openssl, as the stand-ins' own tooling) -------------------
+
+function makeCa(cn: string, org?: string): { cert: string; key: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rancher-model-'));
+  try {
+    const subj = org ? `/O=${org}/CN=${cn}` : `/CN=${cn}`;
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.crt'), '-days', '3650', '-subj', subj,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'], { stdio: 'pipe' });
+    return { cert: fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8'), key: fs.readFileSync(path.join(dir, 'ca.key'), 'utf8') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function issueLeaf(ca: { cert: string; key: string }, hosts: string[], days: number): { cert: string; key: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rancher-model-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'ca.crt'), ca.cert);
+    fs.writeFileSync(path.join(dir, 'ca.key'), ca.key, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'ext'), `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',') || 'DNS:localhost'}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
+    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.csr'), '-subj', `/CN=${hosts[0] ?? 'localhost'}`], { stdio: 'pipe' });
+    execFileSync('openssl', ['x509', '-req', '-in', path.join(dir, 'tls.csr'), '-CA', path.join(dir, 'ca.crt'), '-CAkey', path.join(dir, 'ca.key'),
+      '-CAcreateserial', '-days', String(days), '-sha256', '-extfile', path.join(dir, 'ext'), '-out', path.join(dir, 'tls.crt')], { stdio: 'pipe' });
+    return { cert: fs.readFileSync(path.join(dir, 'tls.crt'), 'utf8'), key: fs.readFileSync(path.join(dir, 'tls.key'), 'utf8') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** True when some certificate of `chainPem` (leaf first) is signed by a CA in `bundlePem`. */
+function chainVerifies(chainPem: string, bundlePem: string): boolean {
+  const chain = splitPem(chainPem).map((p) => new crypto.X509Certificate(p));
+  const cas = splitPem(bundlePem).map((p) => new crypto.X509Certificate(p));
+  return chain.some((c) => cas.some((ca) => c.fingerprint256 === ca.fingerprint256 || (c.checkIssued(ca) && c.verify(ca.publicKey))));
+}
+
+function splitPem(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/**
+ * What an agent compares with CATTLE_CA_CHECKSUM: sha256 of the file that
+ * `jq -r .value` writes (the setting, which Rancher stored trimmed, and a newline).
+ */
+function agentChecksum(cacerts: string): string {
+  return sha256(`${cacerts}\n`);
+}
+
+function sha256(s: string): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}
+
+function b64(s: string): string {
+  return Buffer.from(s).toString('base64');
+}
+
+function unb64(s: string): string {
+  return Buffer.from(s, 'base64').toString('utf8');
+}
+
+function isReady(pod: any): boolean {
+  return (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+}
+
+function ownerName(pod: any): string | null {
+  const ref = pod.metadata.ownerReferences?.[0];
+  if (!ref) return null;
+  // Deployment pods belong to a ReplicaSet named <deployment>-<hash>.
+  return ref.kind === 'ReplicaSet' ? `Deployment/${ref.name.replace(/-[a-z0-9]+$/, '')}` : `${ref.kind}/${ref.name}`;
+}
+
+function hash(s: string): number {
+  return crypto.createHash('sha1').update(s).digest().readUInt32BE(0);
+}
+
+new RancherModel(parseOptions(process.argv.slice(2))).run().catch((e) => {
+  process.stderr.write(`[rancher-model] fatal: ${(e as Error).stack}\n`);
+  process.exit(1);
+});
