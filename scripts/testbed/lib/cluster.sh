@@ -72,7 +72,7 @@ wait_ready() {
     if curl -sf --max-time 2 --cacert "$d/serving-ca.crt" --cert "$d/admin.crt" --key "$d/admin.key" "$url/readyz" >/dev/null 2>&1; then
       return 0
     fi
-    if ! kill -0 "$(cat "$TESTBED_DIR/pids/$name.pid")" 2>/dev/null; then
+    if ! running "$(cat "$TESTBED_DIR/pids/$name.pid")"; then
       die "$name exited while starting; its log ($TESTBED_DIR/logs/$name.log) ends with:
 $(tail -n 20 "$TESTBED_DIR/logs/$name.log")"
     fi
@@ -155,7 +155,7 @@ kube() {
 # check_alive NAME: fails with the end of NAME's log when it has exited.
 check_alive() {
   local name=$1
-  if ! kill -0 "$(cat "$TESTBED_DIR/pids/$name.pid")" 2>/dev/null; then
+  if ! running "$(cat "$TESTBED_DIR/pids/$name.pid")"; then
     die "$name exited; its log ($TESTBED_DIR/logs/$name.log) ends with:
 $(tail -n 20 "$TESTBED_DIR/logs/$name.log")"
   fi

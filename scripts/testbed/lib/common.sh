@@ -57,32 +57,27 @@ stop_daemons() {
   local f pid pids=()
   for f in "$@"; do
     pid=$(cat "$f" 2>/dev/null) || continue
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    if [ -n "$pid" ] && running "$pid"; then
       kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid")
     fi
   done
-  for _ in $(seq 1 20); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" = 1 ] || break
-    sleep 0.1
+  local signal
+  for signal in KILL done; do
+    for _ in $(seq 1 20); do
+      local alive=0
+      for pid in "${pids[@]}"; do running "$pid" && alive=1; done
+      [ "$alive" = 1 ] || break
+      sleep 0.1
+    done
+    [ "$signal" = done ] && break
+    for pid in "${pids[@]}"; do running "$pid" && kill -KILL "$pid" 2>/dev/null; done
   done
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   rm -f "$@"
 }
 
-# stop_daemon PIDFILE: stops the process a pid file names, if it is still ours.
-stop_daemon() {
-  local pidfile=$1 pid
-  pid=$(cat "$pidfile" 2>/dev/null) || return 0
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
+# running PID: the process exists and is not a zombie.
+running() {
+  [ -r "/proc/$1/stat" ] || return 1
+  [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
