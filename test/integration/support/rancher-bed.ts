@@ -1,7 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
-import { kubeGet, kubeSend, loadTestbedEnv, REPO_ROOT, run, RunResult, testbedProcessEnv } from './testbed';
+import { X509Certificate } from 'crypto';
+import { checksumOf, presentedChain, servedCacerts } from './rancher-model';
+import { kubectl, kubeGet, kubeSend, loadTestbedEnv, REPO_ROOT, run, RunResult, testbedProcessEnv, waitFor } from './testbed';
 
 export const CHARTS = path.join(REPO_ROOT, 'test', 'fixtures', 'charts');
 
@@ -11,30 +13,47 @@ export function helm(cluster: number, args: string[], ok = [0]): RunResult {
   return run(tb.TESTBED_HELM, [...args, '--kubeconfig', tb.KUBECONFIG, '--kube-context', `testbed-${cluster}`], { env: testbedProcessEnv(), ok });
 }
 
-/**
- * Makes cluster `cluster` look like a Rancher-managed cluster: the agents and
- * system workloads of seed 000 step 4 (fixture chart), once.
- */
-export function installRancherAgents(cluster: number, caChecksum = ''): void {
-  for (const ns of ['cattle-system', 'ingress-nginx']) ensureNamespace(cluster, ns);
-  const list = helm(cluster, ['list', '--all-namespaces', '-o', 'json']).stdout;
-  if (JSON.parse(list).some((r: any) => r.name === 'rancher-agents')) return;
-  helm(cluster, ['install', 'rancher-agents', path.join(CHARTS, 'rancher-agents'), '--namespace', 'default', '--set', `caChecksum=${caChecksum}`]);
-}
-
-/**
- * Creates a namespace unless it exists. Tests never delete namespaces: the test
- * bed has no namespace controller, so a deleted one stays Terminating.
- */
+/** Creates a namespace unless it exists. */
 export function ensureNamespace(cluster: number, name: string): void {
   const existing = kubeGet(cluster, '/api/v1/namespaces').items.map((n: any) => n.metadata.name);
   if (!existing.includes(name)) kubeSend(cluster, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
 }
 
-/** Installs the Rancher fixture chart with Rancher's own certificate (ingress.tls.source=rancher). */
-export function installRancherChart(cluster: number, hostname: string): void {
-  helm(cluster, ['install', 'rancher', path.join(CHARTS, 'rancher'), '--namespace', 'cattle-system',
-    '--set', `hostname=${hostname}`, '--set', 'ingress.tls.source=rancher', '--set', 'auditLog.level=2']);
+/** The agent workloads of a downstream cluster that exist there (its profile decides). */
+export function agentWorkloads(cluster: number): { kind: string; name: string; container: string }[] {
+  const out = [];
+  for (const [kind, plural, name, container] of [['Deployment', 'deployments', 'cattle-cluster-agent', 'cluster-register'], ['DaemonSet', 'daemonsets', 'cattle-node-agent', 'agent']]) {
+    const items = kubeGet(cluster, `/apis/apps/v1/namespaces/cattle-system/${plural}`).items;
+    if (items.some((w: any) => w.metadata.name === name)) out.push({ kind, name, container });
+  }
+  return out;
+}
+
+/**
+ * Puts the test bed's Rancher back to a fresh install: chart values as
+ * installed (ingress.tls.source=rancher), no tls-ca, tls-rancher-ingress issued
+ * again by cert-manager from Rancher's own CA, rancher pods restarted, and every
+ * downstream agent carrying the checksum Rancher serves (as Rancher renders
+ * them). Tests that change the install call it first.
+ */
+export async function resetRancherInstall(): Promise<void> {
+  const env = loadTestbedEnv();
+  const server = Number(env.TESTBED_RANCHER_CLUSTER);
+  helm(server, ['upgrade', '--install', 'rancher', path.join(CHARTS, 'rancher'), '--namespace', 'cattle-system', '--reset-values',
+    '--set', `hostname=${env.TESTBED_RANCHER_HOSTNAME}`]);
+  kubectl(server, ['delete', 'secret', '-n', 'cattle-system', 'tls-ca', 'tls-rancher-ingress', '--ignore-not-found']);
+  kubectl(server, ['rollout', 'restart', '-n', 'cattle-system', 'deployment/rancher']);
+  kubectl(server, ['rollout', 'status', '-n', 'cattle-system', 'deployment/rancher', '--timeout=90s']);
+  const ownCa = Buffer.from(kubeGet(server, '/api/v1/namespaces/cattle-system/secrets/tls-rancher').data['tls.crt'], 'base64').toString().trim();
+  await waitFor('Rancher to serve its own CA again', () => servedCacerts().value === ownCa, 60);
+  await waitFor('cert-manager to issue tls-rancher-ingress again', () => new X509Certificate(presentedChain()).verify(new X509Certificate(ownCa).publicKey), 60);
+  for (let c = 1; c <= Number(env.TESTBED_CLUSTERS); c++) {
+    if (c === server || env[`TESTBED_PROFILE_${c}`] === 'bare') continue;
+    for (const w of agentWorkloads(c)) {
+      kubectl(c, ['set', 'env', '-n', 'cattle-system', `${w.kind.toLowerCase()}/${w.name}`, `CATTLE_CA_CHECKSUM=${checksumOf(ownCa)}`]);
+      kubectl(c, ['rollout', 'status', '-n', 'cattle-system', `${w.kind.toLowerCase()}/${w.name}`, '--timeout=90s']);
+    }
+  }
 }
 
 /** Writes a configuration file for main.ts / loadConfig and returns its path. */

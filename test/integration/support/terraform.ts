@@ -56,11 +56,11 @@ export class Workspace {
     return path.join(this.outdir, 'stacks', stack);
   }
 
-  /** `cdktf deploy --auto-approve --skip-provider-lock` on the synthesized output. */
-  deploy(stack: string): RunResult {
+  /** `cdktf deploy --auto-approve --skip-provider-lock` on the synthesized output; `ok` lists the accepted exit codes. */
+  deploy(stack: string, ok = [0]): RunResult {
     const r = run(path.join(REPO_ROOT, 'node_modules/.bin/cdktf'),
       ['deploy', stack, '--auto-approve', '--skip-provider-lock', '--skip-synth'],
-      { cwd: this.dir });
+      { cwd: this.dir, ok });
     this.logs.push(r.stdout, r.stderr);
     return r;
   }
