@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { helm } from './support/rancher-bed';
+import { helm, resetRancherInstall } from './support/rancher-bed';
 import { checksumOf, modelEvents, presentedChain, secretData, servedCacerts } from './support/rancher-model';
 import { kubeGet, kubectl, loadTestbedEnv, run, waitFor } from './support/testbed';
 
@@ -46,9 +46,10 @@ describe('test bed: the Rancher model behaves as a real Rancher install', () => 
     return pod.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ?? false;
   }
 
+  beforeAll(resetRancherInstall);
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  test('a fresh install: cert-manager wrote tls-rancher-ingress from Rancher\'s own CA, the ingress presents it, agents trust it', () => {
+  test('a fresh install (or one put back to it): cert-manager wrote tls-rancher-ingress from Rancher\'s own CA, the ingress presents it, agents trust it', () => {
     const ownCa = secretData(SERVER, 'cattle-system', 'tls-rancher')['tls.crt'];
     const ingress = secretData(SERVER, 'cattle-system', 'tls-rancher-ingress');
     const leaf = new crypto.X509Certificate(ingress['tls.crt']);
@@ -81,12 +82,14 @@ describe('test bed: the Rancher model behaves as a real Rancher install', () => 
     rolloutRancher();
     await servedBecomes(caA.trim());
 
-    // The secret changes; nothing rolls (no checksum annotation), so Rancher keeps serving A.
+    // The secret changes; nothing rolls (no checksum annotation on the template), so Rancher keeps serving A.
+    const before = kubeGet(SERVER, '/apis/apps/v1/namespaces/cattle-system/deployments/rancher');
     applyTlsCa(caB);
     await new Promise((r) => setTimeout(r, 3000));
     expect(servedCacerts().value).toBe(caA.trim());
-    const rancher = kubeGet(SERVER, '/apis/apps/v1/namespaces/cattle-system/deployments/rancher');
-    expect(rancher.spec.template.metadata.annotations ?? {}).toEqual({});
+    const after = kubeGet(SERVER, '/apis/apps/v1/namespaces/cattle-system/deployments/rancher');
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    expect(Object.keys(after.spec.template.metadata.annotations ?? {}).filter((k) => k !== 'kubectl.kubernetes.io/restartedAt')).toEqual([]);
 
     // Rolling deploy/rancher (the docs' "redeploy the Rancher pods") makes it serve B.
     kubectl(SERVER, ['rollout', 'restart', '-n', 'cattle-system', 'deployment/rancher']);
@@ -107,10 +110,11 @@ describe('test bed: the Rancher model behaves as a real Rancher install', () => 
     const served = servedCacerts().value!;
     const wrong = 'f'.repeat(64);
     const before = agentPods(cluster, 'cattle-cluster-agent').map((p) => p.metadata.name);
+    const since = new Date().toISOString();
     kubectl(cluster, ['set', 'env', '-n', 'cattle-system', 'deployment/cattle-cluster-agent', `CATTLE_CA_CHECKSUM=${wrong}`]);
 
     const failed = await waitFor('the model to fail the new agent pod', () =>
-      modelEvents().find((e) => e.event === 'agent-start-failed' && e.cluster === `testbed-${cluster}` && e.given === wrong), 30);
+      modelEvents().find((e) => e.event === 'agent-start-failed' && e.time >= since && e.cluster === `testbed-${cluster}` && e.given === wrong), 30);
     expect(failed.message).toBe(`Configured cacerts checksum (${checksumOf(served)}) does not match given --ca-checksum (${wrong})`);
     expect(failed.owner).toBe('Deployment/cattle-cluster-agent');
 
