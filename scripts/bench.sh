@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: prints numbers, asserts nothing.
-#   test-bed start, warm: binaries in the cache, 3 clusters + 1 node
+#   test-bed start, warm: binaries in the cache, 3 clusters with controllers and kwok + 1 node,
+#                         bare and with the suite's profiles (rancher-local,rke1,rke2)
 #   test-bed start, cold: an empty test-bed cache (Go's module and build caches kept);
 #                         BENCH_FULL_COLD=1 also empties Go's build cache (a full compile, ~15-25 min)
 #   cert-rotation check over 10,000 files and 1,000 secrets (scripts/bench-check.ts)
@@ -14,8 +15,12 @@ seconds() { local s=$(date +%s.%N); "$@" >"$work/out.log" 2>&1 || { cat "$work/o
 
 $tb build >/dev/null 2>&1 || $tb build
 warm=$(TESTBED_DIR=$work/bed seconds $tb up --clusters 3 --nodes 1)
-printf 'testbed up (warm cache, 3 clusters, 1 node): %.1f s\n' "$warm"
+printf 'testbed up (warm cache, 3 clusters with controllers, 1 node, bare): %.1f s\n' "$warm"
 TESTBED_DIR=$work/bed $tb down >/dev/null 2>&1
+warm=$(TESTBED_DIR=$work/bed seconds $tb up --clusters 3 --nodes 1 --profile rancher-local,rke1,rke2)
+printf 'testbed up (warm cache, 3 clusters with controllers, 1 node, profiles rancher-local,rke1,rke2): %.1f s\n' "$warm"
+down=$(TESTBED_DIR=$work/bed seconds $tb down)
+printf 'testbed down (3 clusters): %.1f s\n' "$down"
 
 if [ "${BENCH_FULL_COLD:-0}" = 1 ]; then
   export GOCACHE=$work/gocache
