@@ -55,19 +55,37 @@ install_profiles() {
   r=$(rancher_cluster)
   if [ -n "$r" ]; then
     install_rancher_local "$r" "$n"
+    log "Rancher serves $RANCHER_URL (cluster $r)"
   fi
+  local pids=()
   for i in $(seq 1 "$n"); do
     case ${CLUSTER_PROFILE[$i]} in
       bare|rancher-local) ;;
-      *) apply_profile_manifest "$i" "${CLUSTER_PROFILE[$i]}" ;;
+      *) apply_profile_manifest "$i" "${CLUSTER_PROFILE[$i]}" & pids+=($!) ;;
     esac
   done
+  for i in "${pids[@]}"; do wait "$i" || exit 1; done
+  log "profiles applied; waiting for their workloads to be Ready"
   for i in $(seq 1 "$n"); do
     [ "${CLUSTER_PROFILE[$i]}" = bare ] || wait_workloads "$i" 60
   done
 }
 
-# install_rancher_local I N: Rancher on cluster I, its model watching clusters 1..N.
+# start_rancher_model N: the Rancher model, early (it waits for what it watches),
+# when a cluster has the rancher-local profile; it watches clusters 1..N.
+start_rancher_model() {
+  local n=$1 r
+  r=$(rancher_cluster)
+  [ -n "$r" ] || return 0
+  RANCHER_PORT=$(free_port)
+  RANCHER_URL="https://$RANCHER_HOSTNAME:$RANCHER_PORT"
+  start_daemon rancher-model "$TESTBED_DIR/logs/rancher-model.log" \
+    node -r "$REPO_ROOT/node_modules/ts-node/register/transpile-only" "$TESTBED_SRC/rancher-model/main.ts" \
+    --testbed-dir "$TESTBED_DIR" --server-cluster "$r" --clusters "$(seq -s, 1 "$n")" \
+    --port "$RANCHER_PORT" --hostname "$RANCHER_HOSTNAME"
+}
+
+# install_rancher_local I N: Rancher on cluster I (its model already started).
 install_rancher_local() {
   local i=$1 n=$2 d="$TESTBED_DIR/clusters/$1"
   kube "$i" apply -f "$TESTBED_SRC/crds/cert-manager.yaml" >/dev/null
@@ -76,19 +94,13 @@ install_rancher_local() {
   "$HELM_BIN" install rancher "$REPO_ROOT/test/fixtures/charts/rancher" --namespace cattle-system \
     --kubeconfig "$d/kubeconfig" --set "hostname=$RANCHER_HOSTNAME" >"$TESTBED_DIR/logs/helm-rancher.log" 2>&1 \
     || die "helm install of the Rancher chart failed; log: $TESTBED_DIR/logs/helm-rancher.log"
-  [ -f "$TESTBED_SRC/profiles/rancher-local.yaml" ] && apply_profile_manifest "$i" rancher-local
-  RANCHER_PORT=$(free_port)
-  start_daemon rancher-model "$TESTBED_DIR/logs/rancher-model.log" \
-    node -r "$REPO_ROOT/node_modules/ts-node/register/transpile-only" "$TESTBED_SRC/rancher-model/main.ts" \
-    --testbed-dir "$TESTBED_DIR" --server-cluster "$i" --clusters "$(seq -s, 1 "$n")" \
-    --port "$RANCHER_PORT" --hostname "$RANCHER_HOSTNAME"
-  RANCHER_URL="https://$RANCHER_HOSTNAME:$RANCHER_PORT"
   local deadline=$(($(date +%s) + 60))
   until rancher_cacerts >/dev/null 2>&1; do
     check_alive rancher-model
     [ "$(date +%s)" -lt "$deadline" ] || die "the Rancher model does not serve /v3/settings/cacerts after 60s; log: $TESTBED_DIR/logs/rancher-model.log"
     sleep 0.2
   done
+  apply_profile_manifest "$i" rancher-local
 }
 
 # rancher_cacerts: the value the model serves now (as an agent downloads it).
