@@ -54,7 +54,7 @@ install_profiles() {
   local n=$1 i r
   r=$(rancher_cluster)
   if [ -n "$r" ]; then
-    install_rancher_local "$r" "$n"
+    wait "$RANCHER_INSTALL_PID" || die "installing Rancher on cluster $r failed (see above)"
     log "Rancher serves $RANCHER_URL (cluster $r)"
   fi
   local pids=()
@@ -71,8 +71,9 @@ install_profiles() {
   done
 }
 
-# start_rancher_model N: the Rancher model, early (it waits for what it watches),
-# when a cluster has the rancher-local profile; it watches clusters 1..N.
+# start_rancher_model N: when a cluster has the rancher-local profile, starts the
+# Rancher install in the background and the Rancher model (it waits for what it
+# watches, clusters 1..N).
 start_rancher_model() {
   local n=$1 r
   r=$(rancher_cluster)
@@ -83,6 +84,9 @@ start_rancher_model() {
     node -r "$REPO_ROOT/node_modules/ts-node/register/transpile-only" "$TESTBED_SRC/rancher-model/main.ts" \
     --testbed-dir "$TESTBED_DIR" --server-cluster "$r" --clusters "$(seq -s, 1 "$n")" \
     --port "$RANCHER_PORT" --hostname "$RANCHER_HOSTNAME"
+  # The Rancher install runs while the fake nodes come up; install_profiles waits for it.
+  install_rancher_local "$r" "$n" &
+  RANCHER_INSTALL_PID=$!
 }
 
 # install_rancher_local I N: Rancher on cluster I (its model already started).
