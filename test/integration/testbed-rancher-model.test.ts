@@ -1,10 +1,9 @@
 import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { makePrivateCa } from '../fixtures/rancher-pki';
 import { helm, resetRancherInstall } from './support/rancher-bed';
 import { checksumOf, modelEvents, presentedChain, secretData, servedCacerts } from './support/rancher-model';
-import { kubeGet, kubectl, loadTestbedEnv, run, waitFor } from './support/testbed';
+import { kubeGet, kubectl, loadTestbedEnv, waitFor } from './support/testbed';
 
 // The test bed's Rancher model against the facts in ../shared/RANCHER-FACTS.md:
 // testbed-1 has the rancher-local profile (Rancher chart, cert-manager stand-in,
@@ -13,14 +12,10 @@ import { kubeGet, kubectl, loadTestbedEnv, run, waitFor } from './support/testbe
 describe('test bed: the Rancher model behaves as a real Rancher install', () => {
   const env = loadTestbedEnv();
   const SERVER = Number(env.TESTBED_RANCHER_CLUSTER);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rancher-model-test-'));
 
+  /** A private CA's root certificate, as the content of cacerts.pem. */
   function makeCa(name: string): string {
-    const dir = path.join(tmp, name);
-    fs.mkdirSync(dir);
-    run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'ca.key'),
-      '-out', path.join(dir, 'ca.crt'), '-days', '30', '-subj', `/CN=${name}`, '-addext', 'basicConstraints=critical,CA:TRUE'], { env: process.env });
-    return fs.readFileSync(path.join(dir, 'ca.crt'), 'utf8');
+    return makePrivateCa(name).root.certPem;
   }
 
   function applyTlsCa(pem: string): void {
@@ -47,7 +42,6 @@ describe('test bed: the Rancher model behaves as a real Rancher install', () => 
   }
 
   beforeAll(resetRancherInstall);
-  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   test('a fresh install (or one put back to it): cert-manager wrote tls-rancher-ingress from Rancher\'s own CA, the ingress presents it, agents trust it', () => {
     const ownCa = secretData(SERVER, 'cattle-system', 'tls-rancher')['tls.crt'];

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { clusterWorkloads, PROFILE_WORKLOADS } from './support/profiles';
-import { REPO_ROOT, run } from './support/testbed';
+import { kubeGet, REPO_ROOT, run } from './support/testbed';
 
 // The test bed's own contract: a second, independent instance comes up from the
 // cache, answers, and `down` stops exactly the processes it started.
@@ -44,9 +44,7 @@ describe('scripts/testbed/testbed', () => {
     expect(cliConfig).not.toMatch(/direct/);
 
     // The rancher-2.12 profile: its workloads, all Ready (agents passed the model's start check).
-    const get = (c: number, p: string) => JSON.parse(run('curl', ['-sf', '--cacert', path.join(dir, 'bed', 'clusters', String(c), 'pki', 'serving-ca.crt'),
-      '--cert', path.join(dir, 'bed', 'clusters', String(c), 'pki', 'admin.crt'), '--key', path.join(dir, 'bed', 'clusters', String(c), 'pki', 'admin.key'),
-      `${fs.readFileSync(path.join(dir, 'bed', 'clusters', String(c), 'url'), 'utf8').trim()}${p}`], { env }).stdout);
+    const get = (c: number, p: string) => kubeGet(c, p, path.join(dir, 'bed'));
     expect(clusterWorkloads(2, get)).toEqual([...PROFILE_WORKLOADS['rancher-2.12']].sort((a, b) => a.localeCompare(b)).map((name) => ({ name, ready: true })));
 
     const pidFiles = fs.readdirSync(path.join(dir, 'bed', 'pids'));

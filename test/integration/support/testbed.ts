@@ -8,8 +8,7 @@ export const REPO_ROOT = path.resolve(__dirname, '../../..');
  * Reads the env file that `scripts/testbed/testbed up` writes. Throws (never
  * skips) when the test bed is not up, so a missing test bed fails the run.
  */
-export function loadTestbedEnv(): Record<string, string> {
-  const dir = process.env.TESTBED_DIR ?? path.join(REPO_ROOT, '.testbed');
+export function loadTestbedEnv(dir = process.env.TESTBED_DIR ?? path.join(REPO_ROOT, '.testbed')): Record<string, string> {
   const file = path.join(dir, 'env');
   if (!fs.existsSync(file)) {
     throw new Error(`${file} does not exist: the test bed is down. Start it with: scripts/testbed/testbed up --clusters 3`);
@@ -56,9 +55,9 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
   return { status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** kubectl-free read of a Kubernetes object through the API server, as JSON. */
-export function kubeGet(cluster: number, apiPath: string): any {
-  const env = loadTestbedEnv();
+/** kubectl-free read of a Kubernetes object through the API server, as JSON (of another test bed with `testbedDir`). */
+export function kubeGet(cluster: number, apiPath: string, testbedDir?: string): any {
+  const env = loadTestbedEnv(testbedDir);
   const pki = path.join(env.TESTBED_DIR, 'clusters', String(cluster), 'pki');
   const url = env[`TESTBED_APISERVER_${cluster}`];
   const out = execFileSync('curl', [
