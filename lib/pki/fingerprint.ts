@@ -1,12 +1,9 @@
 /**
  * Digests of certificate material, including Rancher's `CATTLE_CA_CHECKSUM`.
  */
-import { createHash } from 'crypto';
+import { sha256Hex } from '../contract';
 
-/** SHA-256 of the bytes (a string is hashed as UTF-8), as lowercase hex. */
-export function sha256Hex(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256Hex };
 
 /**
  * The value Rancher agents expect in `CATTLE_CA_CHECKSUM` for a CA bundle

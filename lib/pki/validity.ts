@@ -1,6 +1,7 @@
 /**
  * Validity periods at an injected time, and the durations that configure them.
  */
+import { isoSeconds } from '../contract';
 import type { CertificateInfo } from './certificate';
 import { DurationFormatError } from './errors';
 
@@ -83,7 +84,5 @@ export function formatDays(ms: number): string {
   return String(Math.round((ms / DAY_MS) * 100) / 100);
 }
 
-/** ISO 8601 UTC to the second, as X.509 times are: `2025-03-01T00:00:00Z`. */
-export function formatIsoSeconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+/** ISO 8601 UTC to the second, e.g. `2027-01-31T00:00:00Z`. */
+export const formatIsoSeconds: (date: Date) => string = isoSeconds;

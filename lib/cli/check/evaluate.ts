@@ -2,7 +2,7 @@
  * Judges found certificates against the thresholds at an injected time, sorts
  * them, and builds the report and its exit code.
  */
-import { checkValidity } from '../../pki';
+import { checkValidity } from '../../pki/validity';
 import { ExitCode } from '../io';
 import type { CertificateStatus, CheckedCertificate, CheckReport, FoundCertificate, SourceResult } from './model';
 

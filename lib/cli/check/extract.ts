@@ -4,7 +4,9 @@
  * certificate but cannot be read).
  */
 import { X509Certificate } from 'crypto';
-import { CertificateInfo, CertificateInputError, parseCertificate, parseCertificates, splitPem } from '../../pki';
+import { CertificateInfo, parseCertificate, parseCertificates } from '../../pki/certificate';
+import { CertificateInputError } from '../../pki/errors';
+import { splitPem } from '../../pki/pem';
 import type { CertificateFacts, FoundCertificate, SourceResult } from './model';
 
 const BEGIN_CERTIFICATE = '-----BEGIN CERTIFICATE-----';

@@ -3,7 +3,8 @@
  * kubeconfigs, cluster secrets and TLS endpoints by expiry, and exit by the
  * worst one (0 ok, 1 warn, 2 crit, 3 usage or read error).
  */
-import { DurationFormatError, parseDuration } from '../../pki';
+import { DurationFormatError } from '../../pki/errors';
+import { parseDuration } from '../../pki/validity';
 import { buildReport, Thresholds } from '../check/evaluate';
 import { formatReport, OUTPUT_FORMATS, OutputFormat } from '../check/format';
 import { emptyResult, mergeResults, SourceResult } from '../check/model';

@@ -5,8 +5,7 @@
  * `binary_data`) is never looked at, and whatever Terraform marks sensitive is
  * shown as `(sensitive)`.
  */
-import { ANNOTATION_PREFIX, TRUST_ANNOTATION } from '../../rotation/common';
-import { CATTLE_CA_CHECKSUM } from '../../rotation/agent-ca-checksum';
+import { ANNOTATION_PREFIX, ANNOTATIONS, CATTLE_CA_CHECKSUM } from '../../contract';
 import { CommandCandidate, compareAddresses, orderCommands } from './commands';
 import { DEFAULT_CLUSTER, PlanConfiguration, UNKNOWN_CLUSTER } from './configuration';
 import type {
@@ -68,7 +67,7 @@ function hasKey(rc: ResourceChangeJson, path: ValuePath, key: string): boolean {
 
 function certificateOf(rc: ResourceChangeJson, action: ChangeAction, cluster: ClusterRef): CertificateChange | undefined {
   const annotations = ['metadata', 0, 'annotations'];
-  const kind = hasKey(rc, annotations, `${ANNOTATION_PREFIX}/sha256`) ? 'leaf' : hasKey(rc, annotations, `${ANNOTATION_PREFIX}/ca-sha256`) ? 'ca' : undefined;
+  const kind = hasKey(rc, annotations, ANNOTATIONS.sha256) ? 'leaf' : hasKey(rc, annotations, ANNOTATIONS.caSha256) ? 'ca' : undefined;
   if (!kind) return undefined;
   const fields: FieldChange[] = [];
   for (const field of kind === 'leaf' ? LEAF_FIELDS : CA_FIELDS) {
@@ -88,9 +87,9 @@ function certificateOf(rc: ResourceChangeJson, action: ChangeAction, cluster: Cl
 }
 
 function restartOf(rc: ResourceChangeJson, action: ChangeAction, cluster: ClusterRef): WorkloadRestart | undefined {
-  if (!hasKey(rc, ['template_annotations'], TRUST_ANNOTATION)) return undefined;
-  const before = shownAt(rc, 'before', ['template_annotations', TRUST_ANNOTATION]);
-  const after = shownAt(rc, 'after', ['template_annotations', TRUST_ANNOTATION]);
+  if (!hasKey(rc, ['template_annotations'], ANNOTATIONS.trustSha256)) return undefined;
+  const before = shownAt(rc, 'before', ['template_annotations', ANNOTATIONS.trustSha256]);
+  const after = shownAt(rc, 'after', ['template_annotations', ANNOTATIONS.trustSha256]);
   if (action === 'update' && !differs(before, after)) return undefined;
   return { address: rc.address, action, cluster, kind: textOf(rc, ['kind']) ?? '(kind?)', ...objectName(rc), before, after };
 }
@@ -183,7 +182,7 @@ function destroyOf(rc: ResourceChangeJson, action: 'delete' | 'replace', cluster
       what = 'Secret';
       break;
     case 'kubernetes_annotations':
-      if (hasKey(rc, ['template_annotations'], TRUST_ANNOTATION)) {
+      if (hasKey(rc, ['template_annotations'], ANNOTATIONS.trustSha256)) {
         what = `the restart annotation of ${kind}`;
         consequence = 'Terraform writes an empty annotation map, which rolls the pods once more';
       } else {
