@@ -1,21 +1,54 @@
 import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { ConfigError } from '../lib/config/config-error';
 import { RotationConfig } from '../lib/config/load-config';
+import { RotationPropError } from '../lib/rotation/common';
 import { RancherRelease } from '../lib/rotation/rancher-helm-values';
 import { RancherServerRotation } from '../lib/rotation/rancher-server-rotation';
 import { constrainProvider, kubernetesProvider } from './providers';
 
+/** Where each construct prop comes from in the configuration file, for errors. */
+const CONFIG_FIELD_OF_PROP: Record<string, string> = {
+  hostname: 'rancher.hostname',
+  privateCa: 'rancher.privateCa',
+  'certificate.keyFile': 'rancher.certificate.keyFile',
+  'certificate.chainPem': 'rancher.certificate.certFile',
+  'mode.chart': 'rancher.release.chart',
+  'mode.version': 'rancher.release.version',
+  'mode.deployedVersion': 'rancher.release.version',
+  'mode.name': 'rancher.release.name',
+  'mode.release': 'rancher.release.name',
+  'mode.namespace': 'rancher.release.namespace',
+  'mode.helmBinary': 'rancher.release.helmBinary',
+  'downstream[].name': 'downstream[].name',
+};
+
 /**
- * Rancher server certificate rotation (seed 004) with the restarts of seeds
- * 000/001: one stack holding the Rancher server cluster and every downstream
- * cluster, each reached through its own provider alias.
+ * Rancher server certificate rotation with the restarts Rancher's
+ * documentation lists: one stack holding the Rancher server cluster and every
+ * downstream cluster, each reached through its own provider alias.
+ *
+ * A construct that rejects a value throws a {@link ConfigError} naming the
+ * configuration file and the field the value came from.
  */
 export class RancherStack extends TerraformStack {
   readonly rotation: RancherServerRotation;
 
   constructor(scope: Construct, id: string, config: RotationConfig) {
     super(scope, id);
+    try {
+      this.rotation = this.build(config);
+    } catch (e) {
+      if (e instanceof RotationPropError) {
+        const field = CONFIG_FIELD_OF_PROP[e.prop] ?? (e.prop.startsWith('workload') ? 'rancher.restartWorkloads' : `(${e.construct} prop ${e.prop})`);
+        throw new ConfigError(config.file, field, `'${String(e.value)}' ${e.problem}`, e.fix);
+      }
+      throw e;
+    }
+  }
+
+  private build(config: RotationConfig): RancherServerRotation {
     const r = config.rancher;
     const serverProvider = kubernetesProvider(this, 'rancher', r);
 
@@ -45,7 +78,7 @@ export class RancherStack extends TerraformStack {
       });
     }
 
-    this.rotation = new RancherServerRotation(this, 'rancher-server', {
+    return new RancherServerRotation(this, 'rancher-server', {
       hostname: r.hostname,
       certificate: r.certificate,
       privateCa: r.privateCa,

@@ -5,14 +5,11 @@ import { parseDocument } from 'yaml';
 import { CertificateInputError } from '../pki/errors';
 import { loadServerCertificate, ServerCertificate } from '../pki/rancher-certificates';
 import { parseDuration } from '../pki/validity';
+import { clusterName, DEFAULTS, dnsLabel, defaultPrivateCa, parseWorkloadRef, rancherHostname, Rule, Workload } from '../rules';
 import { ConfigError } from './config-error';
 
 /** A workload to restart after a rotation. */
-export interface WorkloadRef {
-  readonly kind: 'Deployment' | 'DaemonSet' | 'StatefulSet';
-  readonly namespace: string;
-  readonly name: string;
-}
+export type WorkloadRef = Workload;
 
 export interface ResolvedCluster {
   readonly name: string;
@@ -49,9 +46,6 @@ export interface LoadConfigOptions {
   readonly now: Date;
 }
 
-const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'];
-
 /**
  * Reads and validates a configuration file. Every error names the file, the
  * field and the fix; nothing is deployed when one is thrown.
@@ -69,11 +63,8 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
   const root = v.object(doc.toJS(), '', ['rancher', 'downstream']);
 
   const r = v.object(root.rancher, 'rancher', ['kubeconfig', 'context', 'hostname', 'certificate', 'renewBefore', 'privateCa', 'release', 'restartWorkloads']);
-  const hostname = v.string(r.hostname, 'rancher.hostname');
-  if (!/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i.test(hostname)) {
-    throw new ConfigError(abs, 'rancher.hostname', `'${hostname}' is not a DNS name`, 'give the name users type to reach Rancher, e.g. rancher.example.com');
-  }
-  const renewText = v.optionalString(r.renewBefore, 'rancher.renewBefore') ?? '30d';
+  const hostname = v.checked(v.string(r.hostname, 'rancher.hostname'), 'rancher.hostname', rancherHostname);
+  const renewText = v.optionalString(r.renewBefore, 'rancher.renewBefore') ?? DEFAULTS.renewBefore;
   let renewBefore: number;
   try {
     renewBefore = parseDuration(renewText);
@@ -85,7 +76,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
   const certFile = v.existingFile(c.certFile, 'rancher.certificate.certFile');
   const keyFile = v.existingFile(c.keyFile, 'rancher.certificate.keyFile');
   const caFile = c.caFile === undefined ? undefined : v.existingFile(c.caFile, 'rancher.certificate.caFile');
-  const privateCa = v.optionalBoolean(r.privateCa, 'rancher.privateCa') ?? caFile !== undefined;
+  const privateCa = v.optionalBoolean(r.privateCa, 'rancher.privateCa') ?? defaultPrivateCa(caFile !== undefined);
   if (privateCa && !caFile) {
     throw new ConfigError(abs, 'rancher.privateCa', 'is true but rancher.certificate.caFile is not set', 'set caFile to the cacerts.pem of the private CA (intermediate(s), then root), or set privateCa: false for a public CA');
   }
@@ -105,12 +96,12 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     const mode = v.oneOf(rel.mode, 'rancher.release.mode', ['managed', 'external']) as 'managed' | 'external';
     release = {
       mode,
-      name: v.optionalString(rel.name, 'rancher.release.name') ?? 'rancher',
-      namespace: v.optionalString(rel.namespace, 'rancher.release.namespace') ?? 'cattle-system',
+      name: v.optionalString(rel.name, 'rancher.release.name') ?? DEFAULTS.releaseName,
+      namespace: v.checked(v.optionalString(rel.namespace, 'rancher.release.namespace') ?? DEFAULTS.rancherNamespace, 'rancher.release.namespace', dnsLabel()),
       chart: v.string(rel.chart, 'rancher.release.chart'),
       repository: v.optionalString(rel.repository, 'rancher.release.repository'),
       version: v.string(rel.version, 'rancher.release.version'),
-      helmBinary: v.optionalString(rel.helmBinary, 'rancher.release.helmBinary') ?? 'helm',
+      helmBinary: v.optionalString(rel.helmBinary, 'rancher.release.helmBinary') ?? DEFAULTS.helmBinary,
     };
   }
 
@@ -131,10 +122,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     root.downstream.forEach((d: unknown, i: number) => {
       const f = `downstream[${i}]`;
       const o = v.object(d, f, ['name', 'kubeconfig', 'context']);
-      const name = v.string(o.name, `${f}.name`);
-      if (!DNS1123.test(name) || name.length > 40) {
-        throw new ConfigError(abs, `${f}.name`, `'${name}' is not a short DNS label`, 'use lower-case letters, digits and dashes, at most 40 characters, e.g. prod-eu');
-      }
+      const name = v.checked(v.string(o.name, `${f}.name`), `${f}.name`, clusterName);
       if (seen.has(name)) {
         throw new ConfigError(abs, `${f}.name`, `'${name}' names another downstream cluster too`, 'give every downstream cluster its own name');
       }
@@ -169,11 +157,11 @@ function fieldOfFile(file: string, files: Record<string, string | undefined>): s
 
 function parseWorkload(v: Validator, w: unknown, field: string): WorkloadRef {
   const text = v.string(w, field);
-  const parts = text.split('/');
-  if (parts.length !== 3 || !KINDS.includes(parts[0]) || !DNS1123.test(parts[1]) || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(parts[2])) {
-    throw new ConfigError(v.file, field, `'${text}' is not Kind/namespace/name`, `write e.g. 'DaemonSet/kube-system/canal'; Kind is one of ${KINDS.join(', ')}`);
+  const parsed = parseWorkloadRef(text);
+  if ('problem' in parsed) {
+    throw new ConfigError(v.file, field, `'${text}' ${parsed.problem}`, parsed.fix);
   }
-  return { kind: parts[0] as WorkloadRef['kind'], namespace: parts[1], name: parts[2] };
+  return parsed;
 }
 
 /** Field checks that throw ConfigError with the field's dotted path. */
@@ -205,6 +193,15 @@ class Validator {
       throw new ConfigError(this.file, field, `must be text, not ${Array.isArray(value) ? 'a list' : typeof value}`, 'write a single value');
     }
     return String(value);
+  }
+
+  /** `value` when it keeps `rule` (the rule the constructs apply too), else a ConfigError quoting it. */
+  checked(value: string, field: string, rule: Rule): string {
+    const violation = rule(value);
+    if (violation) {
+      throw new ConfigError(this.file, field, `'${value}' ${violation.problem}`, violation.fix);
+    }
+    return value;
   }
 
   optionalString(value: unknown, field: string): string | undefined {

@@ -11,5 +11,6 @@ export * from './chain';
 export * from './hostname';
 export * from './validity';
 export * from './fingerprint';
+export * from './ca-bundle';
 export * from './issue';
 export * from './rancher-certificates';

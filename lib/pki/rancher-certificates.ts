@@ -10,10 +10,10 @@
  * returned, logged or quoted.
  */
 import { readFileSync } from 'fs';
+import { CaBundle } from './ca-bundle';
 import { CertificateInfo, describeCertificate, describeKeyType, parseCertificates } from './certificate';
 import { isIssuedBy, verifyCaBundle, verifyChain, verifyLeafAgainstCa } from './chain';
 import { CertificateInputError } from './errors';
-import { cattleCaChecksum } from './fingerprint';
 import { hostCoverage } from './hostname';
 import { splitPem } from './pem';
 import { keyMatchesCertificate, parsePrivateKey } from './private-key';
@@ -60,12 +60,8 @@ export interface ServerCertificate {
   readonly chainPem: string;
   /** The server certificate (`chain[0]`). */
   readonly leaf: CertificateInfo;
-  /** The CA bundle, when `caFile` is given. */
-  readonly cas?: CertificateInfo[];
-  /** The CA bundle as canonical PEM: the `cacerts.pem` to deploy, when `caFile` is given. */
-  readonly caPem?: string;
-  /** `CATTLE_CA_CHECKSUM` for `caPem` (see `cattleCaChecksum`), when `caFile` is given. */
-  readonly caChecksum?: string;
+  /** The CA bundle (`cacerts.pem`: certificates, PEM and agents' checksum), when `caFile` is given. */
+  readonly caBundle?: CaBundle;
   /** Findings that need attention but do not stop synth. */
   readonly warnings: CertificateWarning[];
 }
@@ -207,7 +203,6 @@ export function loadServerCertificate(options: LoadServerCertificateOptions): Se
     });
   }
 
-  const caPem = cas?.map((c) => c.pem).join('');
   return {
     certFile,
     keyFile,
@@ -215,25 +210,8 @@ export function loadServerCertificate(options: LoadServerCertificateOptions): Se
     chain,
     chainPem: chain.map((c) => c.pem).join(''),
     leaf,
-    ...(cas !== undefined && caPem !== undefined ? { cas, caPem, caChecksum: cattleCaChecksum(caPem) } : {}),
+    ...(cas !== undefined ? { caBundle: new CaBundle(cas, caFile) } : {}),
     warnings,
-  };
-}
-
-/**
- * Public facts about a certificate for Kubernetes annotations, in a fixed key
- * order so synth stays byte-identical:
- * `cert-rotation.io/sha256`, `cert-rotation.io/serial`, `cert-rotation.io/issuer`,
- * `cert-rotation.io/not-after` (ISO 8601 UTC), `cert-rotation.io/sans`
- * (DNS names, then IP addresses, comma-separated).
- */
-export function certificateMetadata(info: CertificateInfo): Record<string, string> {
-  return {
-    'cert-rotation.io/sha256': info.sha256Fingerprint,
-    'cert-rotation.io/serial': info.serialNumber,
-    'cert-rotation.io/issuer': info.issuer,
-    'cert-rotation.io/not-after': formatIsoSeconds(info.notAfter),
-    'cert-rotation.io/sans': [...info.dnsNames, ...info.ipAddresses].join(','),
   };
 }
 

@@ -1,17 +1,9 @@
 import { Env } from '@cdktf/provider-kubernetes/lib/env';
-import { ITerraformDependable, TerraformProvider, TerraformResource, Token } from 'cdktf';
+import { ITerraformDependable, TerraformProvider, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import {
-  checkDnsLabel,
-  checkDnsSubdomain,
-  checkNotEmpty,
-  fieldManagerName,
-  quoteProp,
-  RotationPropError,
-} from './common';
-
-/** The environment variable Rancher agents compare the downloaded CA bundle with. */
-export const CATTLE_CA_CHECKSUM = 'CATTLE_CA_CHECKSUM';
+import { CATTLE_CA_CHECKSUM } from '../contract';
+import { DEFAULTS, dnsLabel, dnsSubdomain, notEmpty, sha256HexValue } from '../rules';
+import { checkProp, fieldManagerName, RotationBaseProps, RotationPropError } from './common';
 
 /** One Rancher agent workload and the container that carries `CATTLE_CA_CHECKSUM`. */
 export interface AgentContainer {
@@ -22,19 +14,14 @@ export interface AgentContainer {
 }
 
 /** Properties of {@link AgentCaChecksum}. */
-export interface AgentCaChecksumProps {
+export interface AgentCaChecksumProps extends RotationBaseProps {
   /**
    * The `CATTLE_CA_CHECKSUM` value: the SHA-256 of Rancher's `cacerts`
-   * setting, lowercase hex (`RancherCaSecret.checksum`, `ServerCertificate.caChecksum`).
+   * setting, lowercase hex (`CaBundle.checksum`, `RancherCaSecret.checksum`).
    */
   readonly checksum: string;
   /** The downstream cluster's name, for messages and documentation (it does not change resource addresses). */
   readonly clusterName: string;
-  /**
-   * The Kubernetes provider of this downstream cluster (one alias per cluster).
-   * @default - the stack's default `kubernetes` provider
-   */
-  readonly provider?: TerraformProvider;
   /**
    * The namespace of the agents.
    * @default 'cattle-system'
@@ -51,22 +38,21 @@ export interface AgentCaChecksumProps {
    * @default { name: 'cattle-node-agent', container: 'agent' }
    */
   readonly nodeAgent?: AgentContainer | false;
-  /**
-   * Resources the checksum is set after: the new CA must be served by Rancher
-   * first (seed 004 steps 1–3), or agents reject it.
-   * @default [] - no explicit dependencies
-   */
-  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
- * Makes the Rancher agents of ONE downstream cluster trust a new CA (seed 004 §4,
- * method 2): sets `CATTLE_CA_CHECKSUM` on the `cattle-cluster-agent`
+ * Makes the Rancher agents of ONE downstream cluster trust a new CA (the
+ * "update the checksum by hand" method of Rancher's certificate update
+ * procedure): sets `CATTLE_CA_CHECKSUM` on the `cattle-cluster-agent`
  * Deployment and the `cattle-node-agent` DaemonSet with `kubernetes_env`, each
  * with its own field manager and `force`. Changing the env var changes the pod
  * template, so the agents roll.
  *
  * Use one instance per downstream cluster, each with that cluster's provider.
+ * The dependencies (`dependsOn`) must include whatever makes Rancher serve the
+ * new CA first, or agents reject it.
+ *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */
 export class AgentCaChecksum extends Construct {
   /** The default cluster agent Deployment and container. */
@@ -91,15 +77,10 @@ export class AgentCaChecksum extends Construct {
   constructor(scope: Construct, id: string, props: AgentCaChecksumProps) {
     super(scope, id);
     const what = 'AgentCaChecksum';
-    checkNotEmpty(what, 'clusterName', props.clusterName);
-    if (!Token.isUnresolved(props.checksum) && !/^[0-9a-f]{64}$/.test(props.checksum ?? '')) {
-      throw new RotationPropError(
-        `${what} (cluster '${props.clusterName}'): ${quoteProp('checksum', props.checksum)} is not a SHA-256 in lowercase hex ` +
-          `(64 characters 0-9a-f), the form Rancher agents compare; pass RancherCaSecret.checksum or ServerCertificate.caChecksum.`,
-      );
-    }
-    this.namespace = props.namespace ?? 'cattle-system';
-    checkDnsLabel(what, 'namespace', this.namespace);
+    checkProp(what, 'clusterName', props.clusterName, notEmpty);
+    checkProp(`${what} (cluster '${props.clusterName}')`, 'checksum', props.checksum, sha256HexValue);
+    this.namespace = props.namespace ?? DEFAULTS.rancherNamespace;
+    checkProp(what, 'namespace', this.namespace, dnsLabel());
     const clusterAgent = props.clusterAgent ?? AgentCaChecksum.DEFAULT_CLUSTER_AGENT;
     checkAgent(what, 'clusterAgent', clusterAgent);
     const nodeAgent = props.nodeAgent === undefined ? AgentCaChecksum.DEFAULT_NODE_AGENT : props.nodeAgent;
@@ -145,10 +126,8 @@ export class AgentCaChecksum extends Construct {
 
 function checkAgent(what: string, prop: string, agent: AgentContainer): void {
   if (agent === null || typeof agent !== 'object') {
-    throw new RotationPropError(
-      `${what}: ${quoteProp(prop, agent)} must be an object { name, container } naming the workload and its container.`,
-    );
+    throw new RotationPropError(what, prop, agent, 'must be an object { name, container }', 'name the workload and its container');
   }
-  checkDnsSubdomain(what, `${prop}.name`, agent.name);
-  checkDnsLabel(what, `${prop}.container`, agent.container, 'container name');
+  checkProp(what, `${prop}.name`, agent.name, dnsSubdomain);
+  checkProp(what, `${prop}.container`, agent.container, dnsLabel('container name'));
 }

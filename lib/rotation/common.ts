@@ -1,17 +1,32 @@
 /**
  * Helpers shared by the rotation constructs: content revisions, field
- * managers, shell quoting, canonical JSON, Kubernetes name rules and
- * namespaced warnings. Nothing here creates resources.
+ * managers, shell quoting, canonical JSON, prop checks against the shared
+ * rules (`lib/rules`) and namespaced warnings. Nothing here creates resources.
  */
-import { Annotations, Token } from 'cdktf';
+import { Annotations, ITerraformDependable, TerraformProvider, Token } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { sha256Hex } from '../pki';
+import { ANNOTATION_PREFIX, ANNOTATIONS, fieldManagerFor, sha256Hex } from '../contract';
+import { Rule, Violation } from '../rules';
 
-/** The prefix of every annotation key this library writes. */
-export const ANNOTATION_PREFIX = 'cert-rotation.io';
+export { ANNOTATION_PREFIX };
 
 /** Annotation on pod templates whose value is the content hash of what the pods must trust. */
-export const TRUST_ANNOTATION = `${ANNOTATION_PREFIX}/trust-sha256`;
+export const TRUST_ANNOTATION = ANNOTATIONS.trustSha256;
+
+/** Props every construct that writes to a cluster takes: which cluster, and after what. */
+export interface RotationBaseProps {
+  /**
+   * The provider of the cluster the construct writes to (a Kubernetes
+   * provider, or a Helm provider for a managed release).
+   * @default - the stack's default provider of that type
+   */
+  readonly provider?: TerraformProvider;
+  /**
+   * Resources the construct's writes run after.
+   * @default [] - no explicit dependencies
+   */
+  readonly dependsOn?: ITerraformDependable[];
+}
 
 /**
  * A `data_wo_revision` derived from content: `parseInt(sha256(text)[0..8], 16) + 1`.
@@ -42,8 +57,7 @@ export function contentRevision(text: string): number {
  * @param purpose a short kebab-case word for what the resource does, e.g. `restart`
  */
 export function fieldManagerName(scope: IConstruct | string, purpose: string): string {
-  const path = typeof scope === 'string' ? scope : scope.node.path;
-  return `cert-rotation-${purpose}-${sha256Hex(path).slice(0, 10)}`;
+  return fieldManagerFor(typeof scope === 'string' ? scope : scope.node.path, purpose);
 }
 
 /**
@@ -77,10 +91,25 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** A construct prop that breaks a rule; the message names the prop, the value, the rule and the fix. */
+/**
+ * A construct prop that breaks a rule. The message names the construct, the
+ * prop and its value, the rule and the fix; the fields let an app that built
+ * the props from a configuration file name the file's field instead.
+ */
 export class RotationPropError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(
+    /** The construct whose prop is wrong, e.g. `RolloutRestart`. */
+    readonly construct: string,
+    /** The prop, as a dotted path, e.g. `workload.namespace`. */
+    readonly prop: string,
+    /** The value given. */
+    readonly value: unknown,
+    /** What is wrong, a sentence without the location. */
+    readonly problem: string,
+    /** How to fix it. */
+    readonly fix: string,
+  ) {
+    super(`${construct}: ${quoteProp(prop, value)} ${problem}; ${fix}.`);
     this.name = 'RotationPropError';
   }
 }
@@ -90,51 +119,14 @@ export function quoteProp(prop: string, value: unknown): string {
   return `'${prop}' (${JSON.stringify(value)})`;
 }
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/**
- * Throws unless `value` is a DNS-1123 label (what Kubernetes requires of a
- * namespace or a container name): at most 63 lowercase letters, digits and '-', starting and ending
- * with a letter or digit. Tokens are skipped.
- */
-export function checkDnsLabel(construct: string, prop: string, value: string, kind: string = 'namespace name'): void {
+/** Throws a {@link RotationPropError} when `value` breaks `rule`. Unresolved tokens are skipped. */
+export function checkProp<T>(construct: string, prop: string, value: T, rule: Rule<T>): void {
   if (Token.isUnresolved(value)) {
     return;
   }
-  if (value.length === 0 || value.length > 63 || !DNS1123_LABEL.test(value)) {
-    throw new RotationPropError(
-      `${construct}: ${quoteProp(prop, value)} is not a valid Kubernetes ${kind}: it must be a DNS-1123 label ` +
-        `(1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit); ` +
-        `use the name exactly as \`kubectl get\` prints it.`,
-    );
-  }
-}
-
-/**
- * Throws unless `value` is a DNS-1123 subdomain (what Kubernetes requires of
- * Secret, Deployment, DaemonSet and StatefulSet names): at most 253 characters,
- * dot-separated labels of lowercase letters, digits and '-'. Tokens are skipped.
- */
-export function checkDnsSubdomain(construct: string, prop: string, value: string): void {
-  if (Token.isUnresolved(value)) {
-    return;
-  }
-  if (value.length === 0 || value.length > 253 || !DNS1123_SUBDOMAIN.test(value)) {
-    throw new RotationPropError(
-      `${construct}: ${quoteProp(prop, value)} is not a valid Kubernetes object name: it must be a DNS-1123 subdomain ` +
-        `(at most 253 characters; dot-separated parts of lowercase letters, digits or '-', each starting and ending ` +
-        `with a letter or digit); use the name exactly as \`kubectl get\` prints it.`,
-    );
-  }
-}
-
-/** Throws when a required string prop is empty (tokens are skipped). */
-export function checkNotEmpty(construct: string, prop: string, value: string | undefined): void {
-  if (value === undefined || (!Token.isUnresolved(value) && value.trim().length === 0)) {
-    throw new RotationPropError(
-      `${construct}: ${quoteProp(prop, value ?? '')} must not be empty; set it to the value described in the prop's documentation.`,
-    );
+  const violation: Violation | undefined = rule(value);
+  if (violation) {
+    throw new RotationPropError(construct, prop, value, violation.problem, violation.fix);
   }
 }
 
@@ -157,22 +149,4 @@ export function sortedRecord(record: Record<string, string>): Record<string, str
     out[key] = record[key];
   }
   return out;
-}
-
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
-
-/**
- * Throws unless `hostname` is a lowercase DNS name without scheme, port or
- * path, as Rancher's chart value `hostname` must be. Tokens are skipped.
- */
-export function checkHostname(construct: string, hostname: string): void {
-  if (Token.isUnresolved(hostname)) {
-    return;
-  }
-  if (typeof hostname !== 'string' || !HOSTNAME.test(hostname)) {
-    throw new RotationPropError(
-      `${construct}: ${quoteProp('hostname', hostname)} is not a DNS name: Rancher's hostname must be lowercase letters, ` +
-        `digits, '-' and '.', without scheme, port or path; use the name users type in the browser, e.g. 'rancher.example.com'.`,
-    );
-  }
 }

@@ -2,7 +2,7 @@
  * `lib/rotation`: cdktf constructs that declare a certificate rotation as
  * Terraform resources, one construct per file.
  */
-export { contentRevision, fieldManagerName, shellQuote, canonicalJson, RotationPropError, TRUST_ANNOTATION, ANNOTATION_PREFIX } from './common';
+export { contentRevision, fieldManagerName, shellQuote, canonicalJson, RotationPropError, RotationBaseProps } from './common';
 export * from './tls-certificate-secret';
 export * from './rancher-ingress-certificate';
 export * from './rancher-ca-secret';

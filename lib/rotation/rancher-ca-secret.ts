@@ -1,25 +1,18 @@
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
-import { ITerraformDependable, TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import { cattleCaChecksum, CertificateInfo, formatIsoSeconds } from '../pki';
-import { ANNOTATION_PREFIX, checkDnsLabel, checkDnsSubdomain, RotationPropError } from './common';
-
-/** Annotation: SHA-256 fingerprints of the CA certificates in `cacerts.pem`, in file order, comma-separated. */
-export const CA_SHA256_ANNOTATION = `${ANNOTATION_PREFIX}/ca-sha256`;
-/** Annotation: the `CATTLE_CA_CHECKSUM` agents must carry for this bundle. */
-export const CATTLE_CA_CHECKSUM_ANNOTATION = `${ANNOTATION_PREFIX}/cattle-ca-checksum`;
-/** Annotation: the earliest `notAfter` of the bundle, ISO 8601 UTC to the second (as on the ingress Secret). */
-export const NOT_AFTER_ANNOTATION = `${ANNOTATION_PREFIX}/not-after`;
+import { caBundleMetadata } from '../contract';
+import { CaBundle } from '../pki';
+import { DEFAULTS, dnsLabel, dnsSubdomain } from '../rules';
+import { checkProp, RotationBaseProps, RotationPropError } from './common';
 
 /** Properties of {@link RancherCaSecret}. */
-export interface RancherCaSecretProps {
+export interface RancherCaSecretProps extends RotationBaseProps {
   /**
-   * The content of `cacerts.pem`: the intermediate CA(s), then the root, PEM
-   * (seed 004 §2). Public data, stored as it is in the Secret's `data`.
+   * The private CA bundle, `cacerts.pem`: the intermediate CA(s), then the
+   * root (`ServerCertificate.caBundle`). Public data, stored as it is in the
+   * Secret's `data`.
    */
-  readonly caPem: string;
-  /** The certificates of `caPem`, parsed (`ServerCertificate.cas`); must not be empty. */
-  readonly cas: CertificateInfo[];
+  readonly bundle: CaBundle;
   /**
    * The namespace Rancher is installed in.
    * @default 'cattle-system'
@@ -30,33 +23,25 @@ export interface RancherCaSecretProps {
    * @default 'tls-ca'
    */
   readonly secretName?: string;
-  /**
-   * The Kubernetes provider of the Rancher server (local) cluster.
-   * @default - the stack's default `kubernetes` provider
-   */
-  readonly provider?: TerraformProvider;
-  /**
-   * Resources the Secret is written after.
-   * @default [] - no explicit dependencies
-   */
-  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
  * Rancher's private CA bundle, the generic Secret `cattle-system/tls-ca` with
- * the key `cacerts.pem` (seed 004 §2). Its annotations show the CA
- * fingerprints, the agents' `CATTLE_CA_CHECKSUM` and the earliest expiry, so
- * the plan shows old → new when the CA changes.
+ * the key `cacerts.pem`. Its annotations show the CA fingerprints, the agents'
+ * `CATTLE_CA_CHECKSUM` and the earliest expiry, so the plan shows old → new
+ * when the CA changes.
+ *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */
 export class RancherCaSecret extends Construct {
   /** The Secret name Rancher's chart expects. */
-  public static readonly DEFAULT_SECRET_NAME = 'tls-ca';
+  public static readonly DEFAULT_SECRET_NAME = DEFAULTS.caSecretName;
   /** The namespace Rancher is installed in by default. */
-  public static readonly DEFAULT_NAMESPACE = 'cattle-system';
+  public static readonly DEFAULT_NAMESPACE = DEFAULTS.rancherNamespace;
 
   /** The `kubernetes_secret_v1` resource, for escape hatches. */
   public readonly resource: SecretV1;
-  /** `CATTLE_CA_CHECKSUM` for this bundle: `cattleCaChecksum(caPem)`. */
+  /** `CATTLE_CA_CHECKSUM` for this bundle. */
   public readonly checksum: string;
   /** The Secret's name. */
   public readonly secretName: string;
@@ -70,27 +55,20 @@ export class RancherCaSecret extends Construct {
     const what = 'RancherCaSecret';
     this.secretName = props.secretName ?? RancherCaSecret.DEFAULT_SECRET_NAME;
     this.namespace = props.namespace ?? RancherCaSecret.DEFAULT_NAMESPACE;
-    checkDnsSubdomain(what, 'secretName', this.secretName);
-    checkDnsLabel(what, 'namespace', this.namespace);
-    if (typeof props.caPem !== 'string' || !props.caPem.includes('-----BEGIN')) {
+    checkProp(what, 'secretName', this.secretName, dnsSubdomain);
+    checkProp(what, 'namespace', this.namespace, dnsLabel());
+    if (!(props.bundle instanceof CaBundle)) {
       throw new RotationPropError(
-        `${what}: 'caPem' holds no PEM certificate: it must be the content of cacerts.pem (intermediates, then the root); ` +
-          `pass ServerCertificate.caPem from loadServerCertificate({ …, caFile }).`,
-      );
-    }
-    if (!Array.isArray(props.cas) || props.cas.length === 0) {
-      throw new RotationPropError(
-        `${what}: 'cas' is empty: it must list the parsed certificates of 'caPem'; pass ServerCertificate.cas.`,
+        what,
+        'bundle',
+        typeof props.bundle,
+        'is not a CaBundle',
+        'pass ServerCertificate.caBundle from loadServerCertificate({ …, caFile }) or new CaBundle(parseCertificates(…))',
       );
     }
 
-    this.checksum = cattleCaChecksum(props.caPem);
-    const earliest = props.cas.reduce((a, b) => (b.notAfter.getTime() < a.notAfter.getTime() ? b : a));
-    this.annotations = {
-      [CA_SHA256_ANNOTATION]: props.cas.map((c) => c.sha256Fingerprint).join(','),
-      [CATTLE_CA_CHECKSUM_ANNOTATION]: this.checksum,
-      [NOT_AFTER_ANNOTATION]: formatIsoSeconds(earliest.notAfter),
-    };
+    this.checksum = props.bundle.checksum;
+    this.annotations = caBundleMetadata(props.bundle.certificates, this.checksum);
 
     this.resource = new SecretV1(this, 'Resource', {
       provider: props.provider,
@@ -101,7 +79,7 @@ export class RancherCaSecret extends Construct {
         annotations: this.annotations,
       },
       type: 'Opaque',
-      data: { 'cacerts.pem': props.caPem },
+      data: { 'cacerts.pem': props.bundle.pem },
     });
   }
 }

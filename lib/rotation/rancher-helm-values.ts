@@ -1,16 +1,9 @@
 import { Release } from '@cdktf/provider-helm/lib/release';
 import { DataResource, ITerraformDependable, TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import { sha256Hex } from '../pki';
-import {
-  canonicalJson,
-  checkDnsLabel,
-  checkHostname,
-  checkNotEmpty,
-  quoteProp,
-  RotationPropError,
-  shellQuote,
-} from './common';
+import { sha256Hex } from '../contract';
+import { DEFAULTS, dnsLabel, notEmpty, rancherHostname } from '../rules';
+import { canonicalJson, checkProp, RotationBaseProps, RotationPropError, shellQuote } from './common';
 
 /** Options of {@link RancherRelease.managed}: the `helm_release` is in this stack's state. */
 export interface ManagedRancherReleaseOptions {
@@ -33,7 +26,7 @@ export interface ManagedRancherReleaseOptions {
   readonly repository?: string;
   /**
    * The chart version that is deployed now (`helm ls -n cattle-system`).
-   * Keeping it prevents the rotation from upgrading Rancher (seed 004 §3).
+   * Keeping it prevents the rotation from upgrading Rancher.
    */
   readonly version: string;
   /**
@@ -85,18 +78,27 @@ export interface ExternalRancherReleaseOptions {
   readonly helmBinary?: string;
 }
 
+/** What a release creates to set the chart values: the resource, and the command it runs (external mode). */
+export interface ReleaseValuesResource {
+  /** The `helm_release` (managed) or `terraform_data` (external) resource. */
+  readonly resource: Release | DataResource;
+  /** The `helm upgrade` command (external mode only). */
+  readonly command?: string;
+}
+
 /**
  * How the Rancher Helm release is changed: managed by this stack
  * (`helm_release`) or upgraded by command (`helm upgrade --reuse-values`).
+ * Each kind knows how to set the values it is given.
  */
-export class RancherRelease {
+export abstract class RancherRelease {
   /**
    * The release is a `helm_release` in this stack (created here or imported
-   * with `terraform import`). Only the three values are `set`; earlier values
-   * are kept with `reuse_values`.
+   * with `terraform import`). Only the rotation's values are `set`; earlier
+   * values are kept with `reuse_values`.
    */
   public static managed(options: ManagedRancherReleaseOptions): RancherRelease {
-    return new RancherRelease('managed', options, undefined);
+    return new ManagedRancherRelease(options);
   }
 
   /**
@@ -105,38 +107,113 @@ export class RancherRelease {
    * the deployed version change.
    */
   public static external(options: ExternalRancherReleaseOptions): RancherRelease {
-    return new RancherRelease('external', undefined, options);
+    return new ExternalRancherRelease(options);
   }
 
-  private constructor(
-    /** Which kind of release this is. */
-    public readonly kind: 'managed' | 'external',
-    /** The options of a managed release. */
-    public readonly managedOptions: ManagedRancherReleaseOptions | undefined,
-    /** The options of an external release. */
-    public readonly externalOptions: ExternalRancherReleaseOptions | undefined,
-  ) {}
+  /** Which kind of release this is. */
+  public abstract readonly kind: 'managed' | 'external';
+
+  /**
+   * Creates, under `scope` with id `Resource`, what sets `values` on the
+   * release after `dependsOn`. Checks the release's options first; errors
+   * name them as `mode.<option>` of `construct`.
+   */
+  public abstract bind(scope: Construct, construct: string, values: Record<string, string>, dependsOn?: ITerraformDependable[]): ReleaseValuesResource;
+}
+
+class ManagedRancherRelease extends RancherRelease {
+  public readonly kind = 'managed';
+
+  constructor(private readonly options: ManagedRancherReleaseOptions) {
+    super();
+  }
+
+  public bind(scope: Construct, construct: string, values: Record<string, string>, dependsOn?: ITerraformDependable[]): ReleaseValuesResource {
+    const o = this.options;
+    const name = o.name ?? DEFAULTS.releaseName;
+    const namespace = o.namespace ?? DEFAULTS.rancherNamespace;
+    checkProp(construct, 'mode.chart', o.chart, notEmpty);
+    checkProp(construct, 'mode.version', o.version, notEmpty);
+    checkProp(construct, 'mode.name', name, notEmpty);
+    checkProp(construct, 'mode.namespace', namespace, dnsLabel());
+    const resource = new Release(scope, 'Resource', {
+      provider: o.provider,
+      dependsOn,
+      name,
+      namespace,
+      chart: o.chart,
+      repository: o.repository,
+      version: o.version,
+      values: o.values,
+      set: Object.entries(values).map(([key, value]) => ({ name: key, value })),
+      reuseValues: true,
+      wait: false,
+    });
+    return { resource };
+  }
+}
+
+class ExternalRancherRelease extends RancherRelease {
+  public readonly kind = 'external';
+
+  constructor(private readonly options: ExternalRancherReleaseOptions) {
+    super();
+  }
+
+  public bind(scope: Construct, construct: string, values: Record<string, string>, dependsOn?: ITerraformDependable[]): ReleaseValuesResource {
+    const o = this.options;
+    const release = o.release ?? DEFAULTS.releaseName;
+    const namespace = o.namespace ?? DEFAULTS.rancherNamespace;
+    const helm = o.helmBinary ?? DEFAULTS.helmBinary;
+    checkProp(construct, 'mode.chart', o.chart, notEmpty);
+    checkProp(construct, 'mode.deployedVersion', o.deployedVersion, notEmpty);
+    checkProp(construct, 'mode.release', release, notEmpty);
+    checkProp(construct, 'mode.helmBinary', helm, notEmpty);
+    checkProp(construct, 'mode.namespace', namespace, dnsLabel());
+    const args = [
+      helm,
+      'upgrade',
+      release,
+      o.chart,
+      '--namespace',
+      namespace,
+      '--version',
+      o.deployedVersion,
+      '--reuse-values',
+      ...Object.entries(values).flatMap(([key, value]) => ['--set', `${key}=${value}`]),
+      ...(o.kubeconfig !== undefined ? ['--kubeconfig', o.kubeconfig] : []),
+      ...(o.context !== undefined ? ['--kube-context', o.context] : []),
+    ];
+    const command = args.map(shellQuote).join(' ');
+    const resource = new DataResource(scope, 'Resource', {
+      dependsOn,
+      triggersReplace: {
+        valuesSha256: sha256Hex(canonicalJson(values)),
+        version: o.deployedVersion,
+      },
+      provisioners: [{ type: 'local-exec', command }],
+    });
+    return { resource, command };
+  }
 }
 
 /** Properties of {@link RancherHelmValues}. */
-export interface RancherHelmValuesProps {
+export interface RancherHelmValuesProps extends Pick<RotationBaseProps, 'dependsOn'> {
   /** Rancher's hostname, the chart value `hostname` (e.g. `rancher.example.com`). */
   readonly hostname: string;
   /** Whether the certificate is signed by a private CA: the chart value `privateCA` (then `tls-ca` must exist). */
   readonly privateCa: boolean;
   /** How the release is changed: {@link RancherRelease.managed} or {@link RancherRelease.external}. */
   readonly mode: RancherRelease;
-  /**
-   * Resources the upgrade runs after, typically the `tls-rancher-ingress` and `tls-ca` Secrets.
-   * @default [] - no explicit dependencies
-   */
-  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
- * Sets Rancher's chart values for a custom certificate (seed 004 §3):
+ * Sets Rancher's chart values for a custom certificate:
  * `ingress.tls.source=secret`, `privateCA=<bool>` and `hostname=<hostname>`,
- * keeping every other value and the deployed chart version.
+ * keeping every other value and the deployed chart version. The provider is
+ * the release's own (`RancherRelease.managed({ provider })`).
+ *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */
 export class RancherHelmValues extends Construct {
   /** The `helm_release` (managed) or `terraform_data` (external) resource, for escape hatches. */
@@ -151,16 +228,12 @@ export class RancherHelmValues extends Construct {
   constructor(scope: Construct, id: string, props: RancherHelmValuesProps) {
     super(scope, id);
     const what = 'RancherHelmValues';
-    checkHostname(what, props.hostname);
+    checkProp(what, 'hostname', props.hostname, rancherHostname);
     if (typeof props.privateCa !== 'boolean') {
-      throw new RotationPropError(
-        `${what}: ${quoteProp('privateCa', props.privateCa)} must be true or false: true when the server certificate is signed by a private CA.`,
-      );
+      throw new RotationPropError(what, 'privateCa', props.privateCa, 'must be true or false', 'set true when the server certificate is signed by a private CA');
     }
     if (!(props.mode instanceof RancherRelease)) {
-      throw new RotationPropError(
-        `${what}: 'mode' must be RancherRelease.managed({ … }) or RancherRelease.external({ … }).`,
-      );
+      throw new RotationPropError(what, 'mode', typeof props.mode, 'is not a RancherRelease', 'pass RancherRelease.managed({ … }) or RancherRelease.external({ … })');
     }
     this.values = {
       'ingress.tls.source': 'secret',
@@ -168,59 +241,8 @@ export class RancherHelmValues extends Construct {
       hostname: props.hostname,
     };
     this.valuesSha256 = sha256Hex(canonicalJson(this.values));
-
-    if (props.mode.kind === 'managed') {
-      const o = props.mode.managedOptions!;
-      const namespace = o.namespace ?? 'cattle-system';
-      checkNotEmpty(what, 'mode.chart', o.chart);
-      checkNotEmpty(what, 'mode.version', o.version);
-      checkNotEmpty(what, 'mode.name', o.name ?? 'rancher');
-      checkDnsLabel(what, 'mode.namespace', namespace);
-      this.resource = new Release(this, 'Resource', {
-        provider: o.provider,
-        dependsOn: props.dependsOn,
-        name: o.name ?? 'rancher',
-        namespace,
-        chart: o.chart,
-        repository: o.repository,
-        version: o.version,
-        values: o.values,
-        set: Object.entries(this.values).map(([name, value]) => ({ name, value })),
-        reuseValues: true,
-        wait: false,
-      });
-    } else {
-      const o = props.mode.externalOptions!;
-      const release = o.release ?? 'rancher';
-      const namespace = o.namespace ?? 'cattle-system';
-      checkNotEmpty(what, 'mode.chart', o.chart);
-      checkNotEmpty(what, 'mode.deployedVersion', o.deployedVersion);
-      checkNotEmpty(what, 'mode.release', release);
-      checkNotEmpty(what, 'mode.helmBinary', o.helmBinary ?? 'helm');
-      checkDnsLabel(what, 'mode.namespace', namespace);
-      const args = [
-        o.helmBinary ?? 'helm',
-        'upgrade',
-        release,
-        o.chart,
-        '--namespace',
-        namespace,
-        '--version',
-        o.deployedVersion,
-        '--reuse-values',
-        ...Object.entries(this.values).flatMap(([name, value]) => ['--set', `${name}=${value}`]),
-        ...(o.kubeconfig !== undefined ? ['--kubeconfig', o.kubeconfig] : []),
-        ...(o.context !== undefined ? ['--kube-context', o.context] : []),
-      ];
-      this.command = args.map(shellQuote).join(' ');
-      this.resource = new DataResource(this, 'Resource', {
-        dependsOn: props.dependsOn,
-        triggersReplace: {
-          valuesSha256: this.valuesSha256,
-          version: o.deployedVersion,
-        },
-        provisioners: [{ type: 'local-exec', command: this.command }],
-      });
-    }
+    const bound = props.mode.bind(this, what, this.values, props.dependsOn);
+    this.resource = bound.resource;
+    this.command = bound.command;
   }
 }

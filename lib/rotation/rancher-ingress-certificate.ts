@@ -1,10 +1,11 @@
-import { ITerraformDependable, TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import { ServerCertificate } from '../pki';
+import { DEFAULTS } from '../rules';
+import { RotationBaseProps } from './common';
 import { TlsCertificateSecret } from './tls-certificate-secret';
 
 /** Properties of {@link RancherIngressCertificate}. */
-export interface RancherIngressCertificateProps {
+export interface RancherIngressCertificateProps extends RotationBaseProps {
   /**
    * The Rancher server certificate (leaf + intermediates) and the path of its
    * key, as `loadServerCertificate` returns them.
@@ -26,27 +27,19 @@ export interface RancherIngressCertificateProps {
    * @default {} - only the certificate metadata annotations
    */
   readonly extraAnnotations?: Record<string, string>;
-  /**
-   * The Kubernetes provider of the Rancher server (local) cluster.
-   * @default - the stack's default `kubernetes` provider
-   */
-  readonly provider?: TerraformProvider;
-  /**
-   * Resources the Secret is written after.
-   * @default [] - no explicit dependencies
-   */
-  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
- * Rancher's ingress certificate, `cattle-system/tls-rancher-ingress`
- * (seed 004 §1): a {@link TlsCertificateSecret} with Rancher's names.
+ * Rancher's ingress certificate, `cattle-system/tls-rancher-ingress`: a
+ * {@link TlsCertificateSecret} with Rancher's names.
+ *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */
 export class RancherIngressCertificate extends TlsCertificateSecret {
   /** The Secret name Rancher's chart expects. */
-  public static readonly DEFAULT_SECRET_NAME = 'tls-rancher-ingress';
+  public static readonly DEFAULT_SECRET_NAME = DEFAULTS.ingressSecretName;
   /** The namespace Rancher is installed in by default. */
-  public static readonly DEFAULT_NAMESPACE = 'cattle-system';
+  public static readonly DEFAULT_NAMESPACE = DEFAULTS.rancherNamespace;
 
   constructor(scope: Construct, id: string, props: RancherIngressCertificateProps) {
     super(scope, id, {

@@ -1,8 +1,10 @@
 import { ITerraformDependable, TerraformProvider, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { hostCoverage, ServerCertificate, sha256Hex } from '../pki';
+import { sha256Hex } from '../contract';
+import { hostCoverage, ServerCertificate } from '../pki';
+import { defaultPrivateCa, rancherHostname } from '../rules';
 import { AgentCaChecksum } from './agent-ca-checksum';
-import { addRotationWarning, checkHostname, quoteProp, RotationPropError } from './common';
+import { addRotationWarning, checkProp, RotationPropError } from './common';
 import { RancherCaSecret } from './rancher-ca-secret';
 import { RancherHelmValues, RancherRelease } from './rancher-helm-values';
 import { RancherIngressCertificate } from './rancher-ingress-certificate';
@@ -25,11 +27,11 @@ export interface RancherServerRotationProps {
   /**
    * Whether the certificate is signed by a private CA: writes `tls-ca`,
    * `privateCA=true` and the agents' `CATTLE_CA_CHECKSUM`.
-   * @default - true when `certificate.caPem` is set
+   * @default - true when `certificate.caBundle` is set
    */
   readonly privateCa?: boolean;
   /**
-   * How to set the chart values (seed 004 §3).
+   * How to set the chart values (`ingress.tls.source=secret`, `privateCA`, `hostname`).
    * @default - step 3 is skipped (the release already reads the secrets)
    */
   readonly release?: RancherRelease;
@@ -58,7 +60,7 @@ export interface RancherServerRotationProps {
 
 /**
  * Rotates the certificate of a Rancher server installed with Helm on
- * Kubernetes (seed 004), as one reviewable plan:
+ * Kubernetes, as one reviewable plan:
  *
  * 1. `cattle-system/tls-rancher-ingress` ({@link RancherIngressCertificate});
  * 2. `cattle-system/tls-ca` for a private CA ({@link RancherCaSecret});
@@ -73,6 +75,8 @@ export interface RancherServerRotationProps {
  * leaf from the same CA changes the ingress Secret and the restarts but not the
  * agents' checksum; a new CA changes `tls-ca`, the checksum in every downstream
  * cluster and the restarts. The same certificate plans nothing.
+ *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */
 export class RancherServerRotation extends Construct {
   /** Step 1: the ingress certificate Secret. */
@@ -98,27 +102,33 @@ export class RancherServerRotation extends Construct {
     super(scope, id);
     const what = 'RancherServerRotation';
     const certificate = props.certificate;
-    checkHostname(what, props.hostname);
+    checkProp(what, 'hostname', props.hostname, rancherHostname);
     if (!Token.isUnresolved(props.hostname) && hostCoverage(certificate.leaf, props.hostname) !== 'san') {
       throw new RotationPropError(
-        `${what}: ${quoteProp('hostname', props.hostname)} is not in the subjectAltName of the server certificate ` +
-          `${certificate.certFile} (${[...certificate.leaf.dnsNames, ...certificate.leaf.ipAddresses].join(', ') || 'none'}); ` +
-          `load the certificate issued for this hostname, or correct 'hostname'.`,
+        what,
+        'hostname',
+        props.hostname,
+        `is not in the subjectAltName of the server certificate ${certificate.certFile} ` +
+          `(${[...certificate.leaf.dnsNames, ...certificate.leaf.ipAddresses].join(', ') || 'none'})`,
+        "load the certificate issued for this hostname, or correct 'hostname'",
       );
     }
-    this.privateCa = props.privateCa ?? certificate.caPem !== undefined;
-    if (this.privateCa && (certificate.caPem === undefined || certificate.cas === undefined)) {
+    const bundle = certificate.caBundle;
+    this.privateCa = props.privateCa ?? defaultPrivateCa(bundle !== undefined);
+    if (this.privateCa && bundle === undefined) {
       throw new RotationPropError(
-        `${what}: 'privateCa' (true) needs the CA bundle, but the certificate from ${certificate.certFile} was loaded without one; ` +
-          `set 'caFile' (cacerts.pem: intermediates, then the root) when loading the certificate, or set 'privateCa' to false ` +
-          `for a publicly trusted certificate.`,
+        what,
+        'privateCa',
+        true,
+        `needs the CA bundle, but the certificate from ${certificate.certFile} was loaded without one`,
+        "set 'caFile' (cacerts.pem: intermediates, then the root) when loading the certificate, or set 'privateCa' to false for a publicly trusted certificate",
       );
     }
-    if (!this.privateCa && certificate.caPem !== undefined) {
+    if (!this.privateCa && bundle !== undefined) {
       addRotationWarning(
         this,
         'caBundleUnused',
-        `'privateCa' is false, so the CA bundle ${certificate.caFile ?? ''} is not written to tls-ca and agents keep their ` +
+        `'privateCa' is false, so the CA bundle ${bundle.file ?? ''} is not written to tls-ca and agents keep their ` +
           `CATTLE_CA_CHECKSUM; remove 'caFile' or set 'privateCa' to true if the certificate is signed by a private CA.`,
       );
     }
@@ -127,14 +137,15 @@ export class RancherServerRotation extends Construct {
     for (const cluster of downstream) {
       if (typeof cluster.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(cluster.name)) {
         throw new RotationPropError(
-          `${what}: ${quoteProp('downstream[].name', cluster.name)} must start with a letter or digit and hold only letters, ` +
-            `digits, '.', '_' and '-'; use the cluster's name in Rancher.`,
+          what,
+          'downstream[].name',
+          cluster.name,
+          "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
+          "use the cluster's name in Rancher",
         );
       }
       if (seen.has(cluster.name)) {
-        throw new RotationPropError(
-          `${what}: ${quoteProp('downstream[].name', cluster.name)} is listed twice; give each downstream cluster once, with its own provider.`,
-        );
+        throw new RotationPropError(what, 'downstream[].name', cluster.name, 'is listed twice', 'give each downstream cluster once, with its own provider');
       }
       seen.add(cluster.name);
     }
@@ -144,10 +155,9 @@ export class RancherServerRotation extends Construct {
       certificate,
       provider: props.serverProvider,
     });
-    if (this.privateCa) {
+    if (this.privateCa && bundle !== undefined) {
       this.caSecret = new RancherCaSecret(this, 'CaSecret', {
-        caPem: certificate.caPem as string,
-        cas: certificate.cas as NonNullable<ServerCertificate['cas']>,
+        bundle,
         provider: props.serverProvider,
       });
       this.caChecksum = this.caSecret.checksum;

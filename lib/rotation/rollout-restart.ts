@@ -1,32 +1,14 @@
 import { Annotations as KubernetesAnnotations } from '@cdktf/provider-kubernetes/lib/annotations';
-import { ITerraformDependable, TerraformProvider, Token } from 'cdktf';
+import { ITerraformDependable, TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import {
-  checkDnsLabel,
-  checkDnsSubdomain,
-  fieldManagerName,
-  quoteProp,
-  RotationPropError,
-  TRUST_ANNOTATION,
-} from './common';
+import { trustAnnotations } from '../contract';
+import { contentHash, Workload, workloadViolation } from '../rules';
+import { checkProp, fieldManagerName, RotationBaseProps, RotationPropError } from './common';
 
-/** The workload kinds whose pod template can be annotated to roll them. */
-export type WorkloadKind = 'Deployment' | 'DaemonSet' | 'StatefulSet';
-
-const KINDS: readonly WorkloadKind[] = ['Deployment', 'DaemonSet', 'StatefulSet'];
-
-/** A workload to roll. */
-export interface Workload {
-  /** `Deployment`, `DaemonSet` or `StatefulSet` (group `apps/v1`). */
-  readonly kind: WorkloadKind;
-  /** The workload's namespace. */
-  readonly namespace: string;
-  /** The workload's name. */
-  readonly name: string;
-}
+export type { Workload, WorkloadKind } from '../rules';
 
 /** Properties of {@link RolloutRestart}. */
-export interface RolloutRestartProps {
+export interface RolloutRestartProps extends RotationBaseProps {
   /**
    * A content hash of what the pods must trust (lowercase hex, 32 to 128
    * characters), written as the pod-template annotation
@@ -39,31 +21,24 @@ export interface RolloutRestartProps {
    * @default RolloutRestart.RANCHER_DEFAULT_WORKLOADS
    */
   readonly workloads?: Workload[];
-  /**
-   * The Kubernetes provider of the cluster that runs the workloads.
-   * @default - the stack's default `kubernetes` provider
-   */
-  readonly provider?: TerraformProvider;
-  /**
-   * Resources the restarts wait for (the new certificates and values).
-   * @default [] - no explicit dependencies
-   */
-  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
- * Rolls workloads after a rotation (seed 000, step 4) by setting the
+ * Rolls workloads after a rotation by setting the
  * pod-template annotation `cert-rotation.io/trust-sha256` with
  * `kubernetes_annotations` (own field manager per workload, `force`). The value
  * is a content hash, so a second plan after apply is empty.
  *
  * Destroying the construct writes an empty annotation map, which rolls the
  * pods once more.
+ *
+ * @see https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/manage-clusters/rotate-certificates
  */
 export class RolloutRestart extends Construct {
   /**
-   * The pods to recreate after rotating a Rancher-launched cluster's
-   * certificates (seed 000, "RKE 证书轮换", step 4).
+   * The pods to recreate after rotating the certificates of an RKE1 cluster
+   * launched by Rancher: they hold service-account tokens or CA data.
+   * RKE1 only; other distributions run other workloads.
    */
   public static readonly RANCHER_DEFAULT_WORKLOADS: readonly Workload[] = Object.freeze([
     { kind: 'Deployment', namespace: 'cattle-system', name: 'cattle-cluster-agent' },
@@ -85,15 +60,7 @@ export class RolloutRestart extends Construct {
 
   constructor(scope: Construct, id: string, props: RolloutRestartProps) {
     super(scope, id);
-    if (
-      !Token.isUnresolved(props.trustHash) &&
-      (typeof props.trustHash !== 'string' || !/^[0-9a-f]{32,128}$/.test(props.trustHash))
-    ) {
-      throw new RotationPropError(
-        `RolloutRestart: ${quoteProp('trustHash', props.trustHash)} is not a content hash: it must be 32 to 128 lowercase ` +
-          `hex characters; pass e.g. sha256Hex() of what the pods must trust (a counter or a timestamp would restart them on every plan).`,
-      );
-    }
+    checkProp('RolloutRestart', 'trustHash', props.trustHash, contentHash);
     this.trustHash = props.trustHash;
     this.provider = props.provider;
     this.dependsOn = props.dependsOn;
@@ -118,19 +85,18 @@ export class RolloutRestart extends Construct {
    */
   public addWorkload(workload: Workload): this {
     const what = 'RolloutRestart';
-    if (!KINDS.includes(workload.kind)) {
-      throw new RotationPropError(
-        `${what}: ${quoteProp('workload.kind', workload.kind)} is not a workload kind this construct can roll; ` +
-          `use one of ${KINDS.map((k) => `'${k}'`).join(', ')}.`,
-      );
+    const bad = workloadViolation(workload);
+    if (bad) {
+      throw new RotationPropError(what, `workload.${bad.part}`, workload[bad.part], bad.violation.problem, bad.violation.fix);
     }
-    checkDnsLabel(what, 'workload.namespace', workload.namespace);
-    checkDnsSubdomain(what, 'workload.name', workload.name);
     const id = `${workload.kind}-${workload.namespace}-${workload.name}`;
     if (this.node.tryFindChild(id)) {
       throw new RotationPropError(
-        `${what}: the workload ${workload.kind} ${workload.namespace}/${workload.name} is listed twice; ` +
-          `remove the duplicate from 'workloads' (each workload is annotated once).`,
+        what,
+        'workloads',
+        `${workload.kind}/${workload.namespace}/${workload.name}`,
+        'lists this workload twice',
+        'remove the duplicate (each workload is annotated once)',
       );
     }
     const resource = new KubernetesAnnotations(this, id, {
@@ -139,7 +105,7 @@ export class RolloutRestart extends Construct {
       apiVersion: 'apps/v1',
       kind: workload.kind,
       metadata: { name: workload.name, namespace: workload.namespace },
-      templateAnnotations: { [TRUST_ANNOTATION]: this.trustHash },
+      templateAnnotations: trustAnnotations(this.trustHash),
       fieldManager: fieldManagerName(`${this.node.path}/${id}`, 'restart'),
       force: true,
     });

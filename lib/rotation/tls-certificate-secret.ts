@@ -1,24 +1,14 @@
 import * as path from 'path';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
-import { Fn, ITerraformDependable, TerraformProvider } from 'cdktf';
+import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
-import { certificateMetadata, ServerCertificate, sha256Hex } from '../pki';
-import {
-  addRotationWarning,
-  ANNOTATION_PREFIX,
-  checkDnsLabel,
-  checkDnsSubdomain,
-  contentRevision,
-  quoteProp,
-  RotationPropError,
-  sortedRecord,
-} from './common';
-
-/** Annotation holding the SHA-256 of the whole `tls.crt` chain as stored. */
-export const CHAIN_SHA256_ANNOTATION = `${ANNOTATION_PREFIX}/chain-sha256`;
+import { ANNOTATIONS, certificateMetadata, sha256Hex } from '../contract';
+import { ServerCertificate } from '../pki';
+import { dnsLabel, dnsSubdomain } from '../rules';
+import { addRotationWarning, checkProp, contentRevision, RotationBaseProps, RotationPropError, sortedRecord } from './common';
 
 /** Properties of {@link TlsCertificateSecret}. */
-export interface TlsCertificateSecretProps {
+export interface TlsCertificateSecretProps extends RotationBaseProps {
   /**
    * The server certificate, its chain and the path of its key, as
    * `loadServerCertificate` returns them. `tls.crt` becomes `chainPem`;
@@ -36,16 +26,6 @@ export interface TlsCertificateSecretProps {
    * @default {} - only the certificate metadata annotations
    */
   readonly extraAnnotations?: Record<string, string>;
-  /**
-   * The Kubernetes provider of the cluster that holds the Secret.
-   * @default - the stack's default `kubernetes` provider
-   */
-  readonly provider?: TerraformProvider;
-  /**
-   * Resources the Secret is written after.
-   * @default [] - no explicit dependencies
-   */
-  readonly dependsOn?: ITerraformDependable[];
 }
 
 /**
@@ -80,29 +60,33 @@ export class TlsCertificateSecret extends Construct {
   constructor(scope: Construct, id: string, props: TlsCertificateSecretProps) {
     super(scope, id);
     const what = this.constructor.name;
-    checkDnsSubdomain(what, 'name', props.name);
-    checkDnsLabel(what, 'namespace', props.namespace);
+    checkProp(what, 'name', props.name, dnsSubdomain);
+    checkProp(what, 'namespace', props.namespace, dnsLabel());
     const certificate = props.certificate;
     if (!certificate || typeof certificate.chainPem !== 'string' || certificate.chainPem.trim().length === 0) {
-      throw new RotationPropError(
-        `${what}: 'certificate' has no 'chainPem': pass the object loadServerCertificate() returns for the server certificate.`,
-      );
+      throw new RotationPropError(what, 'certificate.chainPem', undefined, 'is missing', 'pass the object loadServerCertificate() returns for the server certificate');
     }
     if (typeof certificate.keyFile !== 'string' || certificate.keyFile.length === 0) {
       throw new RotationPropError(
-        `${what}: 'certificate.keyFile' is empty: the private key is read by Terraform from this file at apply time; ` +
-          `load the certificate with loadServerCertificate({ certFile, keyFile, … }).`,
+        what,
+        'certificate.keyFile',
+        certificate.keyFile ?? '',
+        'is empty: the private key is read by Terraform from this file at apply time',
+        'load the certificate with loadServerCertificate({ certFile, keyFile, … })',
       );
     }
 
     const metadata = certificateMetadata(certificate.leaf);
     this.chainSha256 = sha256Hex(certificate.chainPem);
-    const own: Record<string, string> = { ...metadata, [CHAIN_SHA256_ANNOTATION]: this.chainSha256 };
+    const own: Record<string, string> = { ...metadata, [ANNOTATIONS.chainSha256]: this.chainSha256 };
     for (const key of Object.keys(props.extraAnnotations ?? {})) {
       if (key in own) {
         throw new RotationPropError(
-          `${what}: ${quoteProp('extraAnnotations', key)} sets an annotation this construct writes from the certificate; ` +
-            `remove it from 'extraAnnotations' (the value always follows the certificate).`,
+          what,
+          'extraAnnotations',
+          key,
+          'sets an annotation this construct writes from the certificate',
+          "remove it from 'extraAnnotations' (the value always follows the certificate)",
         );
       }
     }
@@ -116,8 +100,11 @@ export class TlsCertificateSecret extends Construct {
     const keyFile = path.resolve(certificate.keyFile);
     if (/["\\\n\r]|\$\{|%\{/.test(keyFile)) {
       throw new RotationPropError(
-        `${what}: ${quoteProp('certificate.keyFile', keyFile)} holds a character Terraform's file() argument cannot ` +
-          `carry safely (a double quote, a backslash, a line break, '\${' or '%{'); move or rename the key file.`,
+        what,
+        'certificate.keyFile',
+        keyFile,
+        "holds a character Terraform's file() argument cannot carry safely (a double quote, a backslash, a line break, '${' or '%{')",
+        'move or rename the key file',
       );
     }
 

@@ -123,7 +123,7 @@ describe('cert-rotation explain on a real plan from the test bed', () => {
       const downstream = kubernetesProvider(stack, 'downstream', { kubeconfig: env.KUBECONFIG, context: `testbed-${DOWNSTREAM}` }, 'downstream_2');
       const secret = new TlsCertificateSecret(stack, 'tls', { certificate, name: 'explain-tls', namespace: NS, provider: server });
       const agent = new AgentCaChecksum(stack, 'agent', {
-        checksum: certificate.caChecksum as string,
+        checksum: certificate.caBundle?.checksum as string,
         clusterName: 'downstream-2',
         provider: downstream,
         namespace: NS,
@@ -131,7 +131,7 @@ describe('cert-rotation explain on a real plan from the test bed', () => {
         nodeAgent: false,
         dependsOn: [secret.resource],
       });
-      const trustHash = sha256Hex(`${certificate.leaf.sha256Fingerprint}\n${certificate.caChecksum}`);
+      const trustHash = sha256Hex(`${certificate.leaf.sha256Fingerprint}\n${certificate.caBundle?.checksum}`);
       const web = [{ kind: 'Deployment' as const, namespace: NS, name: 'explain-web' }];
       new RolloutRestart(stack, 'restart-server', { trustHash, workloads: web, provider: server, dependsOn: [secret.resource] });
       new RolloutRestart(stack, 'restart-downstream', { trustHash, workloads: web, provider: downstream, dependsOn: [agent.clusterAgentEnv] });
@@ -237,10 +237,10 @@ describe('cert-rotation explain on a real plan from the test bed', () => {
     expect(r.stdout).toContain('**update** Secret `explain-it/explain-tls` on `server` (context `testbed-1`)');
     expect(r.stdout).toContain('| issuer | `CN=Explain A Intermediate CA` | `CN=Explain B Intermediate CA` |');
     expect(r.stdout).toContain(
-      `| \`downstream_2\` (context \`testbed-2\`) | Deployment \`explain-it/explain-agent\` | \`agent\` | \`${before}\` | \`${certificate.caChecksum}\` |`,
+      `| \`downstream_2\` (context \`testbed-2\`) | Deployment \`explain-it/explain-agent\` | \`agent\` | \`${before}\` | \`${certificate.caBundle?.checksum}\` |`,
     );
     expect(r.stdout).toContain('> [!WARNING]\n> **This plan destroys 1 resource.**\n');
     deployAndExpectIdempotent();
-    expect(kubeGet(DOWNSTREAM, deploymentPath('explain-agent')).spec.template.spec.containers[0].env[0].value).toBe(certificate.caChecksum);
+    expect(kubeGet(DOWNSTREAM, deploymentPath('explain-agent')).spec.template.spec.containers[0].env[0].value).toBe(certificate.caBundle?.checksum);
   }, TIMEOUT);
 });

@@ -61,7 +61,7 @@ describe('loadConfig', () => {
     const c = loadConfig(config(), { now: NOW });
     expect(c.rancher.kubeconfig).toBe(path.join(dir, 'kubeconfig'));
     expect(c.rancher.privateCa).toBe(true);
-    expect(c.rancher.certificate.caChecksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(c.rancher.certificate.caBundle?.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(c.rancher.certificate.chain.map((x) => x.subjectCommonName)).toEqual([HOST, 'Unit Intermediate CA']);
     expect(c.downstream).toEqual([{ name: 'prod-eu', kubeconfig: path.join(dir, 'kubeconfig'), context: 'eu' }]);
     expect(c.rancher.renewBefore).toBe(30 * DAY);
@@ -133,6 +133,18 @@ describe('loadConfig', () => {
     expectConfigError(config({ restartWorkloads: ['Pod/kube-system/x'] }), 'rancher.restartWorkloads[0]', /Kind\/namespace\/name/);
     expectConfigError(config({}, { keyFile: 'certs/missing.key' }), 'rancher.certificate.keyFile', /does not exist/);
     expectConfigError(config({ privateCa: true }, { caFile: undefined }), 'rancher.privateCa', /caFile/);
+  });
+
+  test('values the constructs would reject are rejected here first, by the same rule', () => {
+    // GIVEN a hostname in upper case, a wildcard hostname and a namespace that is no DNS label
+    // THEN each is one ConfigError naming the field and the fix, before any synth
+    expectConfigError(config({ hostname: 'Rancher.Example.com' }), 'rancher.hostname', /upper-case/, /'rancher.example.com'/);
+    expectConfigError(config({ hostname: '*.example.com' }), 'rancher.hostname', /wildcard/, /'rancher.example.com'/);
+    expectConfigError(
+      config({ release: { mode: 'external', chart: 'c', version: '1', namespace: 'Cattle' } }),
+      'rancher.release.namespace',
+      /not a valid Kubernetes namespace name/,
+    );
   });
 
   test('a private key never appears in an error message', () => {

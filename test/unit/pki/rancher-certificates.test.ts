@@ -3,7 +3,6 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   CertificateInputError,
-  certificateMetadata,
   CertificateWarningIds,
   generateCa,
   generateLeaf,
@@ -12,6 +11,7 @@ import {
   parseDuration,
   ServerCertificate,
 } from '../../../lib/pki';
+import { certificateMetadata } from '../../../lib/contract';
 import { expectInputError, pemBodyLines } from './helpers';
 import {
   EXPECTED_KEY_TYPE,
@@ -133,12 +133,12 @@ describe('loadServerCertificate', () => {
       expect(result.leaf.sha256Fingerprint).toBe(opensslSha256Fingerprint(c.leafCert));
       expect(result.leaf.serialNumber).toBe(opensslSerial(c.leafCert));
       expect(result.chainPem).toBe(read(c.tlsCrt));
-      expect(result.cas?.map((ca) => ca.sha256Fingerprint)).toEqual([
+      expect(result.caBundle?.certificates?.map((ca) => ca.sha256Fingerprint)).toEqual([
         opensslSha256Fingerprint(c.intermediateCert),
         opensslSha256Fingerprint(c.rootCert),
       ]);
-      expect(result.caPem).toBe(read(c.cacertsPem));
-      expect(result.caChecksum).toBe(sha256sum(c.cacertsPem));
+      expect(result.caBundle?.pem).toBe(read(c.cacertsPem));
+      expect(result.caBundle?.checksum).toBe(sha256sum(c.cacertsPem));
       expect(result.warnings).toEqual([]);
     });
 
@@ -156,15 +156,15 @@ describe('loadServerCertificate', () => {
       expect(result.chainPem).toBe(read(ec.tlsCrt));
       expect(result.chainPem.endsWith('-----END CERTIFICATE-----\n')).toBe(true);
       expect(result.chainPem).not.toContain('\r');
-      expect(result.caPem).toBe(read(ec.cacertsPem));
-      expect(result.caChecksum).toBe(sha256sum(ec.cacertsPem));
+      expect(result.caBundle?.pem).toBe(read(ec.cacertsPem));
+      expect(result.caBundle?.checksum).toBe(sha256sum(ec.cacertsPem));
     });
 
     test('GIVEN a node-forge chain WHEN loaded THEN it passes like an openssl one', () => {
       const result = load({ certFile: forgeFiles.tlsCrt, keyFile: forgeFiles.key, caFile: forgeFiles.cacerts });
       expect(result.leaf.keyType).toBe('RSA 2048');
       expect(result.leaf.issuer).toBe('CN=Forge Intermediate CA');
-      expect(result.caChecksum).toBe(sha256sum(forgeFiles.cacerts));
+      expect(result.caBundle?.checksum).toBe(sha256sum(forgeFiles.cacerts));
       expect(result.warnings).toEqual([]);
     });
 
@@ -269,7 +269,7 @@ describe('loadServerCertificate', () => {
       expect(result.warnings[0].message).toBe(
         `${caFile}: cacerts.pem holds the root CN=ec-p256 Root CA but not the intermediate CN=ec-p256 Intermediate CA that tls.crt serves, while Rancher expects intermediate(s), then the root; put the intermediate(s) of tls.crt before the root in cacerts.pem.`,
       );
-      expect(result.caChecksum).toBe(sha256sum(ec.rootCert));
+      expect(result.caBundle?.checksum).toBe(sha256sum(ec.rootCert));
     });
 
     test('GIVEN a private key inside tls.crt WHEN loaded THEN it is left out of chainPem and warned about', () => {

@@ -20,26 +20,22 @@ describe('AgentCaChecksum', () => {
     // GIVEN a checksum WHEN synthesized
     const { text, byKind } = synth();
     // THEN both agents get the env var in their container, with force and their own field manager
-    expect(
-      Testing.toHaveResourceWithProperties(text, 'kubernetes_env', {
+    expect(text).toHaveResourceWithProperties(Env, {
         api_version: 'apps/v1',
         kind: 'Deployment',
         metadata: { name: 'cattle-cluster-agent', namespace: 'cattle-system' },
         container: 'cluster-register',
         env: [{ name: 'CATTLE_CA_CHECKSUM', value: CHECKSUM }],
         force: true,
-      }),
-    ).toBe(true);
-    expect(
-      Testing.toHaveResourceWithProperties(text, 'kubernetes_env', {
+      });
+    expect(text).toHaveResourceWithProperties(Env, {
         api_version: 'apps/v1',
         kind: 'DaemonSet',
         metadata: { name: 'cattle-node-agent', namespace: 'cattle-system' },
         container: 'agent',
         env: [{ name: 'CATTLE_CA_CHECKSUM', value: CHECKSUM }],
         force: true,
-      }),
-    ).toBe(true);
+      });
     expect(byKind.Deployment.field_manager).toMatch(/^cert-rotation-cluster-agent-env-[0-9a-f]{10}$/);
     expect(byKind.DaemonSet.field_manager).toMatch(/^cert-rotation-node-agent-env-[0-9a-f]{10}$/);
     expect(byKind.Deployment.field_manager).not.toBe(byKind.DaemonSet.field_manager);
@@ -110,7 +106,7 @@ describe('AgentCaChecksum', () => {
 
   test('rejects a checksum that is not a sha256 hex, naming the cluster and the fix', () => {
     expect(() => synth({ checksum: 'ABC' })).toThrow(
-      /AgentCaChecksum \(cluster 'prod'\): 'checksum' \("ABC"\) is not a SHA-256 in lowercase hex .* pass RancherCaSecret.checksum/,
+      /AgentCaChecksum \(cluster 'prod'\): 'checksum' \("ABC"\) is not a SHA-256 in lowercase hex .* pass CaBundle.checksum/,
     );
     expect(() => synth({ clusterAgent: { name: 'cattle-cluster-agent', container: 'Cluster_Register' } })).toThrow(
       /'clusterAgent.container' \("Cluster_Register"\) is not a valid Kubernetes container name/,

@@ -1,3 +1,4 @@
+import { Release } from '@cdktf/provider-helm/lib/release';
 import { execFileSync } from 'child_process';
 import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { Testing } from 'cdktf';
@@ -25,8 +26,7 @@ describe('RancherHelmValues, managed release', () => {
     // GIVEN a managed release WHEN synthesized
     const { text, values } = synth();
     // THEN helm_release sets ingress.tls.source, privateCA and hostname, reuses values and keeps the version
-    expect(
-      Testing.toHaveResourceWithProperties(text, 'helm_release', {
+    expect(text).toHaveResourceWithProperties(Release, {
         name: 'rancher',
         namespace: 'cattle-system',
         chart: 'rancher',
@@ -40,8 +40,7 @@ describe('RancherHelmValues, managed release', () => {
         ],
         reuse_values: true,
         wait: false,
-      }),
-    ).toBe(true);
+      });
     expect(values.resource.node.id).toBe('Resource');
     expect(values.command).toBeUndefined();
   });
@@ -135,7 +134,7 @@ describe('RancherHelmValues, props', () => {
     expect(() => synth({ hostname: 'https://rancher.example.com' })).toThrow(
       /RancherHelmValues: 'hostname' \("https:\/\/rancher.example.com"\) is not a DNS name: .* e.g. 'rancher.example.com'/,
     );
-    expect(() => synth({ hostname: 'Rancher.Example.com' })).toThrow(/'hostname' \("Rancher.Example.com"\) is not a DNS name/);
+    expect(() => synth({ hostname: 'Rancher.Example.com' })).toThrow(/'hostname' \("Rancher.Example.com"\) has upper-case letters.*; write it in lower case: 'rancher.example.com'/);
   });
 
   test('rejects a bad namespace of an external release', () => {

@@ -96,7 +96,7 @@ describe('RancherServerRotation', () => {
       'kubernetes.west DaemonSet',
       'kubernetes.west Deployment',
     ]);
-    expect(envs.every((e) => e.env[0].value === cattleCaChecksum(cert.caPem!))).toBe(true);
+    expect(envs.every((e) => e.env[0].value === cattleCaChecksum(cert.caBundle!.pem))).toBe(true);
     expect(new Set(envs.map((e) => e.field_manager)).size).toBe(4);
     const restarts = resourcesOfType(json, 'kubernetes_annotations').map(([, r]) => r);
     expect(restarts).toHaveLength(3 * RolloutRestart.RANCHER_DEFAULT_WORKLOADS.length);
@@ -105,7 +105,7 @@ describe('RancherServerRotation', () => {
     expect(restarts.filter((r) => r.provider === 'kubernetes.west')).toHaveLength(7);
     expect(new Set(restarts.map((r) => r.field_manager)).size).toBe(restarts.length);
     // the trust hash is sha256(leaf fingerprint + "\n" + CA checksum)
-    const trust = sha256Hex(`${cert.leaf.sha256Fingerprint}\n${cert.caChecksum}`);
+    const trust = sha256Hex(`${cert.leaf.sha256Fingerprint}\n${cert.caBundle?.checksum}`);
     expect(rotation.trustHash).toBe(trust);
     expect(restarts.every((r) => r.template_annotations['cert-rotation.io/trust-sha256'] === trust)).toBe(true);
     expect(rotation.privateCa).toBe(true);

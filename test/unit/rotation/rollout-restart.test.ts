@@ -1,3 +1,4 @@
+import { Annotations as KubernetesAnnotations } from '@cdktf/provider-kubernetes/lib/annotations';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { Testing } from 'cdktf';
 import { sha256Hex } from '../../../lib/pki';
@@ -32,15 +33,13 @@ describe('RolloutRestart', () => {
 
   test('sets the trust hash as a pod-template annotation with its own field manager and force', () => {
     const { text, annotations } = synth();
-    expect(
-      Testing.toHaveResourceWithProperties(text, 'kubernetes_annotations', {
+    expect(text).toHaveResourceWithProperties(KubernetesAnnotations, {
         api_version: 'apps/v1',
         kind: 'DaemonSet',
         metadata: { name: 'canal', namespace: 'kube-system' },
         template_annotations: { 'cert-rotation.io/trust-sha256': TRUST },
         force: true,
-      }),
-    ).toBe(true);
+      });
     for (const [, r] of annotations) {
       expect(r.template_annotations).toEqual({ 'cert-rotation.io/trust-sha256': TRUST });
       expect(r).not.toHaveProperty('annotations');
@@ -101,7 +100,7 @@ describe('RolloutRestart', () => {
     );
     expect(() => synth({ trustHash: new Date('2025-01-01').toISOString() })).toThrow(/is not a content hash/);
     expect(() => synth({ workloads: [{ kind: 'ReplicaSet' as Workload['kind'], namespace: 'a', name: 'b' }] })).toThrow(
-      /'workload.kind' \("ReplicaSet"\) is not a workload kind .* use one of 'Deployment', 'DaemonSet', 'StatefulSet'/,
+      /'workload.kind' \("ReplicaSet"\) is not one of 'Deployment', 'DaemonSet', 'StatefulSet', the workload kinds that can be rolled; use one of/,
     );
     expect(() => synth({ workloads: [{ kind: 'Deployment', namespace: 'kube_system', name: 'b' }] })).toThrow(
       /'workload.namespace' \("kube_system"\) is not a valid Kubernetes namespace name: it must be a DNS-1123 label/,
@@ -110,7 +109,7 @@ describe('RolloutRestart', () => {
       /'workload.name' \("-web"\) is not a valid Kubernetes object name: it must be a DNS-1123 subdomain/,
     );
     const w: Workload = { kind: 'Deployment', namespace: 'a', name: 'b' };
-    expect(() => synth({ workloads: [w, w] })).toThrow(/the workload Deployment a\/b is listed twice/);
+    expect(() => synth({ workloads: [w, w] })).toThrow(/'workloads' \("Deployment\/a\/b"\) lists this workload twice; remove the duplicate/);
   });
 
   test('synthesizes byte-identical JSON twice', () => {

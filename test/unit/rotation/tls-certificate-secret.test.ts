@@ -1,8 +1,10 @@
+import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import * as fs from 'fs';
 import * as path from 'path';
 import { NamespaceV1 } from '@cdktf/provider-kubernetes/lib/namespace-v1';
 import { Testing, TerraformStack } from 'cdktf';
-import { certificateMetadata, ServerCertificate, sha256Hex } from '../../../lib/pki';
+import { certificateMetadata } from '../../../lib/contract';
+import { ServerCertificate, sha256Hex } from '../../../lib/pki';
 import { contentRevision, TlsCertificateSecret } from '../../../lib/rotation';
 import {
   makeCa,
@@ -43,14 +45,12 @@ describe('TlsCertificateSecret', () => {
     // GIVEN a loaded certificate WHEN the secret is synthesized
     const { text } = synth(cert);
     // THEN tls.crt is the public chain, tls.key is file("<absolute path>"), and the revision follows the chain
-    expect(
-      Testing.toHaveResourceWithProperties(text, 'kubernetes_secret_v1', {
+    expect(text).toHaveResourceWithProperties(SecretV1, {
         type: 'kubernetes.io/tls',
-        metadata: { name: 'web-tls', namespace: 'web' },
+        metadata: expect.objectContaining({ name: 'web-tls', namespace: 'web' }),
         data_wo: { 'tls.crt': cert.chainPem, 'tls.key': `\${file("${path.resolve(cert.keyFile)}")}` },
         data_wo_revision: contentRevision(cert.chainPem),
-      }),
-    ).toBe(true);
+      });
     expect(path.isAbsolute(cert.keyFile)).toBe(true);
   });
 

@@ -1,0 +1,63 @@
+import { DataResource, Testing } from 'cdktf';
+import { ConfigError } from '../../../lib/config/config-error';
+import { RotationConfig } from '../../../lib/config/load-config';
+import { RancherStack } from '../../../stacks/rancher-stack';
+import { makeCa, makeLeaf, removeDir, tempDir, writeServerCertificate } from '../rotation/support/fixtures';
+
+// GIVEN a configuration whose values passed the loader (or were built by hand)
+// WHEN a construct rejects one of them THEN the stack reports it as one
+// ConfigError naming the configuration file and the field it came from.
+describe('RancherStack', () => {
+  let dir: string;
+  let base: RotationConfig;
+
+  beforeAll(() => {
+    dir = tempDir();
+    const ca = makeCa('Stack');
+    const certificate = writeServerCertificate(dir, 'server', ca, makeLeaf(ca));
+    base = {
+      file: '/etc/cert-rotation/cert-rotation.yaml',
+      rancher: {
+        name: 'rancher',
+        kubeconfig: '/etc/kubeconfig',
+        hostname: 'rancher.example.com',
+        certificate,
+        privateCa: true,
+        renewBefore: 0,
+        release: { mode: 'external', name: 'rancher', namespace: 'cattle-system', chart: 'rancher-stable/rancher', version: '2.8.5', helmBinary: 'helm' },
+      },
+      downstream: [{ name: 'prod-eu', kubeconfig: '/etc/kubeconfig' }],
+    };
+  });
+  afterAll(() => removeDir(dir));
+
+  function stackError(config: RotationConfig): ConfigError {
+    try {
+      new RancherStack(Testing.app(), 'rancher', config);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return e as ConfigError;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  test('synthesizes the rotation from a valid configuration', () => {
+    const stack = new RancherStack(Testing.app(), 'rancher', base);
+    expect(Testing.synth(stack)).toHaveResourceWithProperties(DataResource, {
+      triggers_replace: expect.objectContaining({ version: '2.8.5' }),
+    });
+  });
+
+  test('a value a construct rejects names the configuration file and field, with the fix', () => {
+    const error = stackError({ ...base, rancher: { ...base.rancher, release: { ...base.rancher.release!, namespace: 'Cattle' } } });
+    expect(error.field).toBe('rancher.release.namespace');
+    expect(error.message).toMatch(/^\/etc\/cert-rotation\/cert-rotation.yaml: rancher.release.namespace: 'Cattle' is not a valid Kubernetes namespace name.*\. Fix: use the name exactly as `kubectl get` prints it$/);
+    expect(error.message).not.toMatch(/\n/);
+  });
+
+  test('a restart workload the constructs reject points at restartWorkloads', () => {
+    const error = stackError({ ...base, rancher: { ...base.rancher, restartWorkloads: [{ kind: 'Deployment', namespace: 'kube-system', name: 'Bad_Name' }] } });
+    expect(error.field).toBe('rancher.restartWorkloads');
+    expect(error.message).toMatch(/'Bad_Name' is not a valid Kubernetes object name/);
+  });
+});
