@@ -1,0 +1,37 @@
+// node-forge is loaded by the first certificate `pki` issues, never by the
+// tool's help, `check` or `explain` (they import lib/pki, which holds the issuer).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { openssl } from '../pki/openssl-fixtures';
+
+// The tool is imported inside the test, after this counter exists.
+const mockForgeLoaded = jest.fn();
+jest.mock('node-forge', () => {
+  mockForgeLoaded();
+  return jest.requireActual('node-forge');
+});
+
+let dir: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-lazy-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('--help, check and explain run without loading node-forge; pki loads it', async () => {
+  const { runCli } = await import('./support/run-cli');
+  const { planPath } = await import('./fixtures/plans/plans');
+  const cert = path.join(dir, 'ca.crt');
+  openssl(['req', '-x509', '-config', '/dev/null', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', path.join(dir, 'ca.key'), '-subj', '/CN=Lazy CA', '-days', '30', '-out', cert]);
+
+  expect((await runCli('--help')).code).toBe(0);
+  expect((await runCli('check', cert, '--warn', '1d', '--crit', '1d')).code).toBe(0);
+  expect((await runCli('explain', planPath('new-ca'))).code).toBe(0);
+  expect((await runCli('pki', 'ca', '--help')).code).toBe(0);
+  expect(mockForgeLoaded).not.toHaveBeenCalled();
+
+  expect((await runCli('pki', 'ca', '--out', path.join(dir, 'ca'))).code).toBe(0);
+  expect(mockForgeLoaded).toHaveBeenCalledTimes(1);
+});
