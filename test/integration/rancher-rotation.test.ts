@@ -3,7 +3,7 @@ import * as path from 'path';
 import { loadConfig } from '../../lib/config/load-config';
 import { cattleCaChecksum } from '../../lib/pki/fingerprint';
 import { RancherStack } from '../../stacks/rancher-stack';
-import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../fixtures/rancher-pki';
+import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../support/pki';
 import { helm, resetRancherInstall, writeConfig } from './support/rancher-bed';
 import { checksumOf, modelEvents, secretData, servedCacerts } from './support/rancher-model';
 import { expectNoKey, Workspace } from './support/terraform';

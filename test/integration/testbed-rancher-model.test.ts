@@ -1,6 +1,6 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { makePrivateCa } from '../fixtures/rancher-pki';
+import { makePrivateCa } from '../support/pki';
 import { helm, resetRancherInstall } from './support/rancher-bed';
 import { checksumOf, modelEvents, presentedChain, secretData, servedCacerts } from './support/rancher-model';
 import { kubeGet, kubectl, loadTestbedEnv, waitFor } from './support/testbed';

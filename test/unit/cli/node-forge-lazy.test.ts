@@ -1,9 +1,7 @@
 // node-forge is loaded by the first certificate `pki` issues, never by the
 // tool's help, `check` or `explain` (they import lib/pki, which holds the issuer).
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { openssl } from '../pki/openssl-fixtures';
+import { openssl, removeDir, tempDir } from '../../support/pki';
 
 // The tool is imported inside the test, after this counter exists.
 const mockForgeLoaded = jest.fn();
@@ -15,9 +13,9 @@ jest.mock('node-forge', () => {
 let dir: string;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-lazy-'));
+  dir = tempDir('cli-lazy-');
 });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => removeDir(dir));
 
 test('--help, check and explain run without loading node-forge; pki loads it', async () => {
   const { runCli } = await import('./support/run-cli');

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import {
   CertificateInfo,
@@ -13,8 +12,7 @@ import {
   verifyCaBundle,
   verifyChain,
 } from '../../../lib/pki';
-import { pemBodyLines } from '../pki/helpers';
-import { openssl, opensslKey } from '../pki/openssl-fixtures';
+import { openssl, opensslKey, pemBodyLines, removeDir, tempDir } from '../../support/pki';
 import { CliResult, runCli } from './support/run-cli';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -47,7 +45,7 @@ const mode = (file: string) => fs.statSync(file).mode & 0o777;
 const days = (cert: CertificateInfo) => (cert.notAfter.getTime() - Date.now()) / DAY;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-pki-'));
+  dir = tempDir('cli-pki-');
   root = path.join(dir, 'root');
   intermediate = path.join(dir, 'intermediate');
   await ok('ca', '--out', root, '--cn', 'Acme Root CA', '--org', 'Acme');
@@ -70,7 +68,7 @@ afterAll(() => {
   for (const line of keyFiles.flatMap((k) => pemBodyLines(fs.readFileSync(k, 'utf8')))) {
     expect(printed).not.toContain(line);
   }
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeDir(dir);
 });
 
 describe('pki ca', () => {

@@ -14,7 +14,7 @@ import {
   verifyCaBundle,
   verifyChain,
 } from '../../../lib/pki';
-import { openssl, opensslKey, opensslSerial, opensslSha256Fingerprint } from './openssl-fixtures';
+import { openssl, opensslKey, opensslSerial, opensslSha256Fingerprint } from '../../support/pki';
 
 const NOT_BEFORE = new Date('2025-01-01T00:00:00Z');
 const CA_END = new Date('2035-01-01T00:00:00Z');

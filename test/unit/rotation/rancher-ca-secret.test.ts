@@ -1,7 +1,8 @@
 import { Testing } from 'cdktf';
 import { cattleCaChecksum, ServerCertificate } from '../../../lib/pki';
 import { RancherCaSecret } from '../../../lib/rotation';
-import { makeCa, makeLeaf, newStack, onlyResource, removeDir, synthJson, tempDir, writeServerCertificate } from './support/fixtures';
+import { issueServerCertificate, makePrivateCa, removeDir, tempDir } from '../../support/pki';
+import { HOSTNAME, newStack, onlyResource, synthJson, VALIDITY, writeServerCertificate } from './support/fixtures';
 
 describe('RancherCaSecret', () => {
   let dir: string;
@@ -9,8 +10,8 @@ describe('RancherCaSecret', () => {
 
   beforeAll(() => {
     dir = tempDir();
-    const ca = makeCa('Bundle');
-    cert = writeServerCertificate(dir, 'server', ca, makeLeaf(ca));
+    const ca = makePrivateCa('Bundle', VALIDITY);
+    cert = writeServerCertificate(dir, 'server', ca, issueServerCertificate(ca, HOSTNAME, VALIDITY));
   });
   afterAll(() => removeDir(dir));
 

@@ -1,15 +1,19 @@
 /**
- * Test fixtures made by the real `openssl` CLI (OpenSSL 3.0 or later): keys of
- * every type Rancher, RKE2 and K3s use, and chains root → intermediate → leaf
- * with exact, back-dated validity periods (`openssl ca -startdate/-enddate`,
- * because `openssl x509 -req -not_before` needs OpenSSL 3.4).
+ * Test certificates made by the real `openssl` CLI (OpenSSL 3.0 or later), for
+ * known-answer tests: keys of every type Rancher, RKE, kubeadm, RKE2 and K3s
+ * use, chains root → intermediate → leaf with exact, back-dated validity
+ * periods (`openssl ca -startdate/-enddate`, because `openssl x509 -req
+ * -not_before` needs OpenSSL 3.4), and openssl's own view of a certificate
+ * (fingerprint, serial, DER) to compare lib/pki with.
  *
  * Everything is written below a directory the caller owns (e.g. from
- * `fs.mkdtempSync`); nothing here reads the clock for certificate dates.
+ * {@link tempDir}); nothing here reads the clock for certificate dates.
+ * Import it through `test/support/pki`.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { LeafUsage } from '../../lib/pki';
 
 /** Key types the fixtures can create. */
 export type OpensslKeyType = 'rsa' | 'ec-p256' | 'ec-p384' | 'ed25519';
@@ -21,6 +25,14 @@ export const EXPECTED_KEY_TYPE: Record<OpensslKeyType, string> = {
   'ec-p384': 'ECDSA P-384',
   ed25519: 'Ed25519',
 };
+
+/** A certificate made by openssl and the key it certifies, as files. */
+export interface OpensslIssued {
+  /** PEM file of the certificate. */
+  readonly cert: string;
+  /** PEM file of the private key. */
+  readonly key: string;
+}
 
 /** Runs `openssl` with arguments (no shell) and returns its stdout; throws with stderr on failure. */
 export function openssl(args: string[], options: { cwd?: string; input?: string | Buffer } = {}): string {
@@ -118,6 +130,122 @@ export function addDays(date: Date, days: number): Date {
   return new Date(date.getTime() + days * 24 * 60 * 60 * 1000);
 }
 
+/** Writes a file, creating its directory; `content` is the text or bytes to write. */
+export function put(file: string, content: string | Buffer): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+}
+
+/** The text of one or more PEM files, concatenated (a bundle). */
+export function bundle(...files: string[]): string {
+  return files.map((f) => fs.readFileSync(f, 'utf8')).join('');
+}
+
+/** The extensions of a root CA. */
+const CA_EXTENSIONS = [
+  'basicConstraints = critical, CA:TRUE',
+  'keyUsage = critical, keyCertSign, cRLSign, digitalSignature',
+  'subjectKeyIdentifier = hash',
+];
+
+/** The extensions of an intermediate CA: a root's, and the key identifier of its issuer. */
+const INTERMEDIATE_EXTENSIONS = [...CA_EXTENSIONS, 'authorityKeyIdentifier = keyid:always'];
+
+/** `DNS:…` and `IP:…` subjectAltName entries. */
+function sanEntries(dnsNames: readonly string[], ipAddresses: readonly string[]): string[] {
+  return [...dnsNames.map((n) => `DNS:${n}`), ...ipAddresses.map((ip) => `IP:${ip}`)];
+}
+
+/** The extensions of a leaf: keyUsage fitting the key type, extKeyUsage by usage, the SANs when there are any. */
+function leafExtensions(keyType: OpensslKeyType, usage: LeafUsage, san: readonly string[]): string[] {
+  const keyUsage = keyType === 'rsa' ? 'digitalSignature, keyEncipherment' : 'digitalSignature';
+  const extKeyUsage = { server: 'serverAuth', client: 'clientAuth', both: 'serverAuth, clientAuth' }[usage];
+  return [
+    'basicConstraints = CA:FALSE',
+    `keyUsage = critical, ${keyUsage}`,
+    `extendedKeyUsage = ${extKeyUsage}`,
+    'subjectKeyIdentifier = hash',
+    'authorityKeyIdentifier = keyid:always',
+    ...(san.length > 0 ? [`subjectAltName = ${san.join(', ')}`] : []),
+  ];
+}
+
+/** A throw-away `openssl ca` database below `<dir>/.ca-*`, used to sign with exact dates. */
+class OpensslCa {
+  private readonly home: string;
+  private counter = 0;
+
+  constructor(dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.home = fs.mkdtempSync(path.join(dir, '.ca-'));
+    fs.writeFileSync(path.join(this.home, 'index.txt'), '');
+  }
+
+  /** Certifies `keyFile` as `subject` (openssl's slash form) into `out`; self-signed without `issuer`. */
+  sign(options: {
+    keyFile: string;
+    subject: string;
+    out: string;
+    extensions: readonly string[];
+    start: Date;
+    end: Date;
+    issuer?: OpensslIssued;
+  }): string {
+    const n = ++this.counter;
+    const config = path.join(this.home, `openssl-${n}.cnf`);
+    fs.writeFileSync(
+      config,
+      [
+        '[ ca ]',
+        'default_ca = fixture_ca',
+        '[ fixture_ca ]',
+        `database = ${path.join(this.home, 'index.txt')}`,
+        `serial = ${path.join(this.home, 'serial')}`,
+        `new_certs_dir = ${this.home}`,
+        'default_md = default',
+        'policy = fixture_policy',
+        'unique_subject = no',
+        'copy_extensions = none',
+        'email_in_dn = no',
+        'preserve = yes',
+        '[ fixture_policy ]',
+        'organizationName = optional',
+        'commonName = supplied',
+        '[ req ]',
+        'distinguished_name = req_dn',
+        '[ req_dn ]',
+        '[ ext ]',
+        ...options.extensions,
+        '',
+      ].join('\n'),
+    );
+    const csr = path.join(this.home, `request-${n}.csr`);
+    openssl(['req', '-new', '-config', config, '-key', options.keyFile, '-subj', options.subject, '-out', csr]);
+    openssl([
+      'ca',
+      '-batch',
+      '-notext',
+      '-rand_serial',
+      '-config',
+      config,
+      '-extensions',
+      'ext',
+      '-in',
+      csr,
+      '-out',
+      options.out,
+      '-startdate',
+      opensslDate(options.start),
+      '-enddate',
+      opensslDate(options.end),
+      ...(options.issuer
+        ? ['-cert', options.issuer.cert, '-keyfile', options.issuer.key]
+        : ['-selfsign', '-keyfile', options.keyFile]),
+    ]);
+    return options.out;
+  }
+}
+
 /** Options of {@link makeOpensslChain}. */
 export interface OpensslChainOptions {
   /** Key type of all three certificates. */
@@ -182,7 +310,6 @@ export interface OpensslChain {
  * plus `tls.crt` (leaf + intermediate) and `cacerts.pem` (intermediate + root).
  */
 export function makeOpensslChain(dir: string, options: OpensslChainOptions): OpensslChain {
-  fs.mkdirSync(dir, { recursive: true });
   const abs = path.resolve(dir);
   const ca = new OpensslCa(abs);
   const caName = options.caName ?? 'Fixture';
@@ -204,28 +331,25 @@ export function makeOpensslChain(dir: string, options: OpensslChainOptions): Ope
     keyFile: intermediateKey,
     subject: `/O=cert-rotation tests/CN=${caName} Intermediate CA`,
     out: path.join(abs, 'intermediate.crt'),
-    extensions: [...CA_EXTENSIONS, 'authorityKeyIdentifier = keyid:always'],
+    extensions: INTERMEDIATE_EXTENSIONS,
     start: caStart,
     end: caEnd,
     issuer: { cert: rootCert, key: rootKey },
   });
   const leafKey = options.keys?.leaf ?? opensslKey(path.join(abs, 'leaf.key'), options.keyType);
-  const leafCert = makeOpensslLeaf({
-    ca,
-    out: path.join(abs, 'leaf.crt'),
+  const leafCert = ca.sign({
     keyFile: leafKey,
-    keyType: options.keyType,
-    hostname: options.hostname,
-    dnsNames: options.dnsNames,
-    ipAddresses: options.ipAddresses,
-    notBefore: options.notBefore,
-    notAfter: leafEnd,
+    subject: `/CN=${options.hostname}`,
+    out: path.join(abs, 'leaf.crt'),
+    extensions: leafExtensions(options.keyType, 'server', sanEntries(options.dnsNames ?? [options.hostname], options.ipAddresses ?? [])),
+    start: options.notBefore,
+    end: leafEnd,
     issuer: { cert: intermediateCert, key: intermediateKey },
   });
   const tlsCrt = path.join(abs, 'tls.crt');
-  fs.writeFileSync(tlsCrt, fs.readFileSync(leafCert, 'utf8') + fs.readFileSync(intermediateCert, 'utf8'));
+  fs.writeFileSync(tlsCrt, bundle(leafCert, intermediateCert));
   const cacertsPem = path.join(abs, 'cacerts.pem');
-  fs.writeFileSync(cacertsPem, fs.readFileSync(intermediateCert, 'utf8') + fs.readFileSync(rootCert, 'utf8'));
+  fs.writeFileSync(cacertsPem, bundle(intermediateCert, rootCert));
   return {
     dir: abs,
     rootCert,
@@ -266,22 +390,19 @@ export interface OpensslServerCertificateOptions {
 }
 
 /** Issues another server certificate from an existing chain's CA; returns the certificate and key paths. */
-export function makeOpensslServerCertificate(options: OpensslServerCertificateOptions): { cert: string; key: string } {
+export function makeOpensslServerCertificate(options: OpensslServerCertificateOptions): OpensslIssued {
   const dir = options.chain.dir;
   const key = options.keyFile ?? opensslKey(path.join(dir, `${options.name}.key`), options.keyType);
   const issuer = options.signedByRoot
     ? { cert: options.chain.rootCert, key: options.chain.rootKey }
     : { cert: options.chain.intermediateCert, key: options.chain.intermediateKey };
-  const cert = makeOpensslLeaf({
-    ca: new OpensslCa(dir),
-    out: path.join(dir, `${options.name}.crt`),
+  const cert = new OpensslCa(dir).sign({
     keyFile: key,
-    keyType: options.keyType,
-    hostname: options.hostname,
-    dnsNames: options.dnsNames,
-    ipAddresses: options.ipAddresses,
-    notBefore: options.notBefore,
-    notAfter: options.notAfter,
+    subject: `/CN=${options.hostname}`,
+    out: path.join(dir, `${options.name}.crt`),
+    extensions: leafExtensions(options.keyType, 'server', sanEntries(options.dnsNames ?? [options.hostname], options.ipAddresses ?? [])),
+    start: options.notBefore,
+    end: options.notAfter,
     issuer,
   });
   return { cert, key };
@@ -300,16 +421,16 @@ export interface OpensslSelfSignedOptions {
 }
 
 /** Creates a self-signed certificate `<name>.crt` with key `<name>.key` in `dir`. */
-export function makeOpensslSelfSigned(dir: string, name: string, options: OpensslSelfSignedOptions): { cert: string; key: string } {
-  fs.mkdirSync(dir, { recursive: true });
+export function makeOpensslSelfSigned(dir: string, name: string, options: OpensslSelfSignedOptions): OpensslIssued {
   const abs = path.resolve(dir);
+  const ca = new OpensslCa(abs);
   const key = opensslKey(path.join(abs, `${name}.key`), options.keyType);
   const dnsNames = options.dnsNames ?? [options.commonName];
   const extensions =
     options.isCA === false
-      ? ['basicConstraints = CA:FALSE', 'subjectKeyIdentifier = hash', ...sanLine(dnsNames, [])]
+      ? ['basicConstraints = CA:FALSE', 'subjectKeyIdentifier = hash', ...(dnsNames.length > 0 ? [`subjectAltName = ${sanEntries(dnsNames, []).join(', ')}`] : [])]
       : CA_EXTENSIONS;
-  const cert = new OpensslCa(abs).sign({
+  const cert = ca.sign({
     keyFile: key,
     subject: `/CN=${options.commonName}`,
     out: path.join(abs, `${name}.crt`),
@@ -320,118 +441,83 @@ export function makeOpensslSelfSigned(dir: string, name: string, options: Openss
   return { cert, key };
 }
 
-const CA_EXTENSIONS = [
-  'basicConstraints = critical, CA:TRUE',
-  'keyUsage = critical, keyCertSign, cRLSign, digitalSignature',
-  'subjectKeyIdentifier = hash',
-];
-
-function sanLine(dnsNames: string[], ipAddresses: string[]): string[] {
-  const entries = [...dnsNames.map((n) => `DNS:${n}`), ...ipAddresses.map((ip) => `IP:${ip}`)];
-  return entries.length > 0 ? [`subjectAltName = ${entries.join(', ')}`] : [];
+/** A certificate of {@link OpensslFixtures}, dated in days from its `now`. */
+export interface OpensslCertOptions {
+  /** Subject in openssl's slash form, e.g. `/CN=kube-apiserver` or `/O=system:masters/CN=kube-admin`. */
+  readonly subject: string;
+  readonly keyType: OpensslKeyType;
+  /** Days from the fixture's `now` to notBefore. @default -30 */
+  readonly notBeforeDays?: number;
+  /** Days from the fixture's `now` to notAfter. */
+  readonly notAfterDays: number;
+  /** subjectAltName entries, e.g. `['DNS:kubernetes', 'IP:10.43.0.1']`. */
+  readonly san?: readonly string[];
+  /** What a leaf is for (extKeyUsage). @default 'server' */
+  readonly usage?: LeafUsage;
+  /** Reuse this key file instead of generating one. */
+  readonly key?: string;
 }
 
-function makeOpensslLeaf(options: {
-  ca: OpensslCa;
-  out: string;
-  keyFile: string;
-  keyType: OpensslKeyType;
-  hostname: string;
-  dnsNames?: string[];
-  ipAddresses?: string[];
-  notBefore: Date;
-  notAfter: Date;
-  issuer: { cert: string; key: string };
-}): string {
-  const usage = options.keyType === 'rsa' ? 'digitalSignature, keyEncipherment' : 'digitalSignature';
-  return options.ca.sign({
-    keyFile: options.keyFile,
-    subject: `/CN=${options.hostname}`,
-    out: options.out,
-    extensions: [
-      'basicConstraints = CA:FALSE',
-      `keyUsage = critical, ${usage}`,
-      'extendedKeyUsage = serverAuth',
-      'subjectKeyIdentifier = hash',
-      'authorityKeyIdentifier = keyid:always',
-      ...sanLine(options.dnsNames ?? [options.hostname], options.ipAddresses ?? []),
-    ],
-    start: options.notBefore,
-    end: options.notAfter,
-    issuer: options.issuer,
-  });
-}
-
-/** A throw-away `openssl ca` database below `<dir>/.ca`, used to sign with exact dates. */
-class OpensslCa {
-  private readonly home: string;
+/**
+ * Keys and certificates of any subject, key type and dates relative to `now`,
+ * in a work directory: for trees of node certificates, kubeconfigs and
+ * endpoints that `check --now` judges at that time.
+ */
+export class OpensslFixtures {
   private counter = 0;
+  private readonly keys = new Map<OpensslKeyType, string>();
+  private readonly signer: OpensslCa;
 
-  constructor(dir: string) {
-    this.home = fs.mkdtempSync(path.join(dir, '.ca-'));
-    fs.writeFileSync(path.join(this.home, 'index.txt'), '');
+  constructor(
+    /** Scratch directory for keys, certificates and openssl's CA database. */
+    public readonly workDir: string,
+    /** The time the dates are relative to; tests pass the same value as `--now`. */
+    public readonly now: Date,
+  ) {
+    this.signer = new OpensslCa(workDir);
   }
 
-  sign(options: {
-    keyFile: string;
-    subject: string;
-    out: string;
-    extensions: string[];
-    start: Date;
-    end: Date;
-    issuer?: { cert: string; key: string };
-  }): string {
-    const n = ++this.counter;
-    const config = path.join(this.home, `openssl-${n}.cnf`);
-    fs.writeFileSync(
-      config,
-      [
-        '[ ca ]',
-        'default_ca = fixture_ca',
-        '[ fixture_ca ]',
-        `database = ${path.join(this.home, 'index.txt')}`,
-        `serial = ${path.join(this.home, 'serial')}`,
-        `new_certs_dir = ${this.home}`,
-        'default_md = default',
-        'policy = fixture_policy',
-        'unique_subject = no',
-        'copy_extensions = none',
-        'email_in_dn = no',
-        'preserve = yes',
-        '[ fixture_policy ]',
-        'organizationName = optional',
-        'commonName = supplied',
-        '[ req ]',
-        'distinguished_name = req_dn',
-        '[ req_dn ]',
-        '[ ext ]',
-        ...options.extensions,
-        '',
-      ].join('\n'),
-    );
-    const csr = path.join(this.home, `request-${n}.csr`);
-    openssl(['req', '-new', '-config', config, '-key', options.keyFile, '-subj', options.subject, '-out', csr]);
-    openssl([
-      'ca',
-      '-batch',
-      '-notext',
-      '-rand_serial',
-      '-config',
-      config,
-      '-extensions',
-      'ext',
-      '-in',
-      csr,
-      '-out',
-      options.out,
-      '-startdate',
-      opensslDate(options.start),
-      '-enddate',
-      opensslDate(options.end),
-      ...(options.issuer
-        ? ['-cert', options.issuer.cert, '-keyfile', options.issuer.key]
-        : ['-selfsign', '-keyfile', options.keyFile]),
-    ]);
-    return options.out;
+  /** A new private key (PEM file). */
+  newKey(keyType: OpensslKeyType): string {
+    return opensslKey(path.join(this.workDir, `key-${++this.counter}.pem`), keyType);
+  }
+
+  /** One shared key per key type: RSA key generation is slow, and tests do not care which key a leaf has. */
+  sharedKey(keyType: OpensslKeyType): string {
+    let key = this.keys.get(keyType);
+    if (!key) {
+      key = this.newKey(keyType);
+      this.keys.set(keyType, key);
+    }
+    return key;
+  }
+
+  /** A self-signed root CA certificate (basicConstraints CA:TRUE), with its own new key. */
+  ca(options: OpensslCertOptions): OpensslIssued {
+    return this.issue(options, options.key ?? this.newKey(options.keyType), CA_EXTENSIONS);
+  }
+
+  /** An intermediate CA certificate signed by `issuer`, with its own new key. */
+  intermediate(issuer: OpensslIssued, options: OpensslCertOptions): OpensslIssued {
+    return this.issue(options, options.key ?? this.newKey(options.keyType), INTERMEDIATE_EXTENSIONS, issuer);
+  }
+
+  /** A leaf certificate (CA:FALSE) signed by `issuer`, with the shared key of its type unless `key` is given. */
+  leaf(issuer: OpensslIssued, options: OpensslCertOptions): OpensslIssued {
+    const extensions = leafExtensions(options.keyType, options.usage ?? 'server', options.san ?? []);
+    return this.issue(options, options.key ?? this.sharedKey(options.keyType), extensions, issuer);
+  }
+
+  private issue(options: OpensslCertOptions, key: string, extensions: readonly string[], issuer?: OpensslIssued): OpensslIssued {
+    const cert = this.signer.sign({
+      keyFile: key,
+      subject: options.subject,
+      out: path.join(this.workDir, `cert-${++this.counter}.pem`),
+      extensions,
+      start: addDays(this.now, options.notBeforeDays ?? -30),
+      end: addDays(this.now, options.notAfterDays),
+      issuer,
+    });
+    return { cert, key };
   }
 }
