@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { issueServerCertificate, makePrivateCa, writeRancherFiles } from '../support/pki';
 import { writeConfig } from './support/rancher-bed';
-import { kubeGet, loadTestbedEnv, REPO_ROOT, run, testbedProcessEnv } from './support/testbed';
+import { kubeGet, loadTestbedEnv, REPO_ROOT, run, testbedProcessEnv } from '../../scripts/testbed/client';
 
 // The real app (main.ts) through the real `cdktf` CLI: bad input stops synth
 // with the file, the field and the fix, and nothing reaches the cluster; a

@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as k8s from '@kubernetes/client-node';
 import { run } from '../../lib/cli/main';
 import { OpensslFixtures } from '../support/pki';
-import { loadTestbedEnv } from './support/testbed';
+import { loadTestbedEnv } from '../../scripts/testbed/client';
 
 interface JsonReport {
   status: string;
