@@ -246,9 +246,9 @@ class OpensslCa {
   }
 }
 
-/** Options of {@link makeOpensslChain}. */
-export interface OpensslChainOptions {
-  /** Key type of all three certificates. */
+/** The key type and names of a server certificate. */
+export interface OpensslServerNames {
+  /** Key type of the certificate (of all three in a chain). */
   readonly keyType: OpensslKeyType;
   /** The server hostname: the leaf's CN, and its only DNS SAN unless `dnsNames` is given. */
   readonly hostname: string;
@@ -262,6 +262,16 @@ export interface OpensslChainOptions {
    * @default []
    */
   readonly ipAddresses?: string[];
+}
+
+/** Signs a server certificate (CN and SANs from `names`) for `keyFile` into `out`. */
+function signServer(ca: OpensslCa, names: OpensslServerNames, cert: { keyFile: string; out: string; start: Date; end: Date; issuer: OpensslIssued }): string {
+  const san = sanEntries(names.dnsNames ?? [names.hostname], names.ipAddresses ?? []);
+  return ca.sign({ ...cert, subject: `/CN=${names.hostname}`, extensions: leafExtensions(names.keyType, 'server', san) });
+}
+
+/** Options of {@link makeOpensslChain}. */
+export interface OpensslChainOptions extends OpensslServerNames {
   /** Start of the leaf's validity. */
   readonly notBefore: Date;
   /** Lifetime of the leaf in days. */
@@ -337,11 +347,9 @@ export function makeOpensslChain(dir: string, options: OpensslChainOptions): Ope
     issuer: { cert: rootCert, key: rootKey },
   });
   const leafKey = options.keys?.leaf ?? opensslKey(path.join(abs, 'leaf.key'), options.keyType);
-  const leafCert = ca.sign({
+  const leafCert = signServer(ca, options, {
     keyFile: leafKey,
-    subject: `/CN=${options.hostname}`,
     out: path.join(abs, 'leaf.crt'),
-    extensions: leafExtensions(options.keyType, 'server', sanEntries(options.dnsNames ?? [options.hostname], options.ipAddresses ?? [])),
     start: options.notBefore,
     end: leafEnd,
     issuer: { cert: intermediateCert, key: intermediateKey },
@@ -366,15 +374,11 @@ export function makeOpensslChain(dir: string, options: OpensslChainOptions): Ope
 }
 
 /** Options of {@link makeOpensslServerCertificate}. */
-export interface OpensslServerCertificateOptions {
+export interface OpensslServerCertificateOptions extends OpensslServerNames {
   /** The chain whose intermediate signs the new certificate. */
   readonly chain: OpensslChain;
   /** File name (inside the chain's directory) of the new certificate. */
   readonly name: string;
-  readonly keyType: OpensslKeyType;
-  readonly hostname: string;
-  readonly dnsNames?: string[];
-  readonly ipAddresses?: string[];
   readonly notBefore: Date;
   readonly notAfter: Date;
   /**
@@ -396,11 +400,9 @@ export function makeOpensslServerCertificate(options: OpensslServerCertificateOp
   const issuer = options.signedByRoot
     ? { cert: options.chain.rootCert, key: options.chain.rootKey }
     : { cert: options.chain.intermediateCert, key: options.chain.intermediateKey };
-  const cert = new OpensslCa(dir).sign({
+  const cert = signServer(new OpensslCa(dir), options, {
     keyFile: key,
-    subject: `/CN=${options.hostname}`,
     out: path.join(dir, `${options.name}.crt`),
-    extensions: leafExtensions(options.keyType, 'server', sanEntries(options.dnsNames ?? [options.hostname], options.ipAddresses ?? [])),
     start: options.notBefore,
     end: options.notAfter,
     issuer,
