@@ -122,8 +122,8 @@ Run 'cert-rotation pki <command> --help' for its options.
 
 Private keys are written with mode 0600 and never printed. A file that exists
 is never replaced without --force, so a CA key is not lost by a second run.
-Each file written is listed on stdout with its subject, notAfter and SHA-256
-fingerprint.
+Each file written is listed on stdout, a certificate with its subject,
+issuer, names, notBefore, notAfter and SHA-256 fingerprint.
 
 Exit codes:
   0  every file was written
