@@ -1,14 +1,27 @@
 /**
- * A small RSA certificate generator (node-forge) for tests, the demo and the
- * `pki` command: root and intermediate CAs, server certificates and CSRs.
+ * A small RSA certificate issuer (node-forge): root and intermediate CAs,
+ * server and client certificates, and CSRs. It is what `cert-rotation pki`
+ * issues with, and what the tests and the demo make their certificates with.
  *
  * Keys come from Node's native `crypto.generateKeyPairSync` (fast) and are
  * returned to the caller as PKCS#8 PEM; nothing here writes them anywhere.
  * Every PEM it returns uses LF line endings and ends in one newline.
+ *
+ * node-forge is loaded on the first call, not when this module is imported:
+ * everything that imports `lib/pki` (the `check` and `explain` commands, the
+ * constructs) stays free of it until a certificate is issued.
  */
 import { generateKeyPairSync, randomBytes } from 'crypto';
-import * as forge from 'node-forge';
+import type * as Forge from 'node-forge';
 import { encodePem } from './pem';
+
+let forgeModule: typeof Forge | undefined;
+
+/** node-forge, required on first use. */
+function forge(): typeof Forge {
+  forgeModule ??= require('node-forge') as typeof Forge;
+  return forgeModule;
+}
 
 /** A certificate and its private key, both PEM. */
 export interface IssuedCertificate {
@@ -63,6 +76,13 @@ export interface GenerateCaProps extends CertificateRequestBase {
   readonly pathLength?: number;
 }
 
+/**
+ * What a leaf certificate is for (extKeyUsage): `server` (serverAuth, a TLS
+ * server such as Rancher's ingress), `client` (clientAuth, e.g. a kubeconfig
+ * user such as kubeadm's admin), or `both` (etcd peers).
+ */
+export type LeafUsage = 'server' | 'client' | 'both';
+
 /** Properties of {@link generateLeaf}. */
 export interface GenerateLeafProps extends CertificateRequestBase {
   /** DNS names for the subjectAltName extension. */
@@ -74,6 +94,11 @@ export interface GenerateLeafProps extends CertificateRequestBase {
   readonly ipAddresses?: string[];
   /** The CA that signs the certificate. */
   readonly issuer: IssuedCertificate;
+  /**
+   * What the certificate is for.
+   * @default 'server'
+   */
+  readonly usage?: LeafUsage;
 }
 
 /** Properties of {@link createCsr}. */
@@ -134,36 +159,40 @@ export function generateCa(props: GenerateCaProps): IssuedCertificate {
     { name: 'subjectKeyIdentifier' },
     authorityKeyIdentifier(signer.cert === cert ? undefined : signer.cert, cert),
   ]);
-  cert.sign(signer.key, forge.md.sha256.create());
+  cert.sign(signer.key, forge().md.sha256.create());
   return { certPem: certificateToPem(cert), keyPem: key.pem };
 }
 
 /**
- * Issues a server certificate signed by `issuer`. Extensions: basicConstraints
- * CA:FALSE, keyUsage digitalSignature + keyEncipherment (critical),
- * extKeyUsage serverAuth, subjectAltName, key identifiers.
+ * Issues a server (or client) certificate signed by `issuer`. Extensions:
+ * basicConstraints CA:FALSE, keyUsage digitalSignature + keyEncipherment
+ * (critical), extKeyUsage serverAuth (clientAuth for `usage: 'client'`, both
+ * for `'both'`), subjectAltName (left out when there are no names), key
+ * identifiers.
  */
 export function generateLeaf(props: GenerateLeafProps): IssuedCertificate {
   const key = loadOrCreateKey(props.keyPem, props.keyBits);
   const cert = newCertificate(props, key.publicKey);
   const signer = loadIssuer(props.issuer);
+  const usage = props.usage ?? 'server';
+  const names = altNames(props.dnsNames, props.ipAddresses ?? []);
   cert.setIssuer(signer.cert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: altNames(props.dnsNames, props.ipAddresses ?? []) },
+    { name: 'extKeyUsage', serverAuth: usage !== 'client', clientAuth: usage !== 'server' },
+    ...(names.length > 0 ? [{ name: 'subjectAltName', altNames: names }] : []),
     { name: 'subjectKeyIdentifier' },
     authorityKeyIdentifier(signer.cert, cert),
   ]);
-  cert.sign(signer.key, forge.md.sha256.create());
+  cert.sign(signer.key, forge().md.sha256.create());
   return { certPem: certificateToPem(cert), keyPem: key.pem };
 }
 
 /** Creates a PKCS#10 certificate signing request with a subjectAltName extension request. */
 export function createCsr(props: CreateCsrProps): CertificateSigningRequest {
   const key = loadOrCreateKey(props.keyPem, props.keyBits);
-  const csr = forge.pki.createCertificationRequest();
+  const csr = forge().pki.createCertificationRequest();
   csr.publicKey = key.publicKey;
   csr.setSubject(subjectAttributes(props.commonName, props.organization));
   csr.setAttributes([
@@ -172,15 +201,15 @@ export function createCsr(props: CreateCsrProps): CertificateSigningRequest {
       extensions: [{ name: 'subjectAltName', altNames: altNames(props.dnsNames, props.ipAddresses ?? []) }],
     },
   ]);
-  csr.sign(key.privateKey, forge.md.sha256.create());
-  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary');
+  csr.sign(key.privateKey, forge().md.sha256.create());
+  const der = Buffer.from(forge().asn1.toDer(forge().pki.certificationRequestToAsn1(csr)).getBytes(), 'binary');
   return { csrPem: encodePem('CERTIFICATE REQUEST', der), keyPem: key.pem };
 }
 
 interface ForgeKey {
   readonly pem: string;
-  readonly privateKey: forge.pki.rsa.PrivateKey;
-  readonly publicKey: forge.pki.rsa.PublicKey;
+  readonly privateKey: Forge.pki.rsa.PrivateKey;
+  readonly publicKey: Forge.pki.rsa.PublicKey;
 }
 
 function loadOrCreateKey(keyPem: string | undefined, keyBits: number = 2048): ForgeKey {
@@ -195,35 +224,35 @@ function loadOrCreateKey(keyPem: string | undefined, keyBits: number = 2048): Fo
   return {
     pem: pem.replace(/\r\n?/g, '\n'),
     privateKey,
-    publicKey: forge.pki.setRsaPublicKey(privateKey.n, privateKey.e),
+    publicKey: forge().pki.setRsaPublicKey(privateKey.n, privateKey.e),
   };
 }
 
-function readRsaKey(pem: string, what: string): forge.pki.rsa.PrivateKey {
+function readRsaKey(pem: string, what: string): Forge.pki.rsa.PrivateKey {
   try {
-    return forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+    return forge().pki.privateKeyFromPem(pem) as Forge.pki.rsa.PrivateKey;
   } catch {
     throw new Error(`${what} is not an unencrypted RSA private key in PEM; this generator signs with RSA keys only.`);
   }
 }
 
-function loadIssuer(issuer: IssuedCertificate): { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey } {
-  let cert: forge.pki.Certificate;
+function loadIssuer(issuer: IssuedCertificate): { cert: Forge.pki.Certificate; key: Forge.pki.rsa.PrivateKey } {
+  let cert: Forge.pki.Certificate;
   try {
-    cert = forge.pki.certificateFromPem(issuer.certPem);
+    cert = forge().pki.certificateFromPem(issuer.certPem);
   } catch {
     throw new Error(`'issuer.certPem' is not an RSA certificate in PEM; this generator signs with RSA CAs only.`);
   }
   return { cert, key: readRsaKey(issuer.keyPem, "'issuer.keyPem'") };
 }
 
-function newCertificate(props: CertificateRequestBase, publicKey: forge.pki.rsa.PublicKey): forge.pki.Certificate {
+function newCertificate(props: CertificateRequestBase, publicKey: Forge.pki.rsa.PublicKey): Forge.pki.Certificate {
   if (!(props.notBefore.getTime() < props.notAfter.getTime())) {
     throw new Error(
       `'notBefore' (${props.notBefore.toISOString()}) must be before 'notAfter' (${props.notAfter.toISOString()}).`,
     );
   }
-  const cert = forge.pki.createCertificate();
+  const cert = forge().pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = props.serialNumber ?? randomSerial();
   cert.validity.notBefore = props.notBefore;
@@ -232,7 +261,7 @@ function newCertificate(props: CertificateRequestBase, publicKey: forge.pki.rsa.
   return cert;
 }
 
-function subjectAttributes(commonName: string, organization?: string): forge.pki.CertificateField[] {
+function subjectAttributes(commonName: string, organization?: string): Forge.pki.CertificateField[] {
   return [
     ...(organization !== undefined ? [{ shortName: 'O', value: organization }] : []),
     { shortName: 'CN', value: commonName },
@@ -243,10 +272,10 @@ function altNames(dnsNames: string[], ipAddresses: string[]): object[] {
   return [...dnsNames.map((value) => ({ type: 2, value })), ...ipAddresses.map((ip) => ({ type: 7, ip }))];
 }
 
-function authorityKeyIdentifier(issuer: forge.pki.Certificate | undefined, self: forge.pki.Certificate): object {
+function authorityKeyIdentifier(issuer: Forge.pki.Certificate | undefined, self: Forge.pki.Certificate): object {
   const ski = issuer?.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
   const keyIdentifier = ski?.subjectKeyIdentifier
-    ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
+    ? forge().util.hexToBytes(ski.subjectKeyIdentifier)
     : (issuer ?? self).generateSubjectKeyIdentifier().getBytes();
   return { name: 'authorityKeyIdentifier', keyIdentifier };
 }
@@ -257,7 +286,7 @@ function randomSerial(): string {
   return bytes.toString('hex');
 }
 
-function certificateToPem(cert: forge.pki.Certificate): string {
-  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+function certificateToPem(cert: Forge.pki.Certificate): string {
+  const der = Buffer.from(forge().asn1.toDer(forge().pki.certificateToAsn1(cert)).getBytes(), 'binary');
   return encodePem('CERTIFICATE', der);
 }

@@ -5,16 +5,19 @@
 //   testbed-2  an RKE1 downstream cluster whose agents carry CATTLE_CA_CHECKSUM
 // At the end the Rancher model says whether every agent passed its start check
 // against what Rancher serves.
+// The certificates come from `cert-rotation pki`, the rest from the package's
+// public API and the test bed's client; nothing here comes from test/.
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { makePrivateCa, writeRancherFiles } from '../../test/fixtures/rancher-pki';
-import { helm, writeConfig } from '../../test/integration/support/rancher-bed';
-import { checksumOf, modelEvents, servedCacerts } from '../../test/integration/support/rancher-model';
-import { kubectl, kubeGet, loadTestbedEnv, REPO_ROOT, testbedProcessEnv } from '../../test/integration/support/testbed';
+import { stringify } from 'yaml';
+import { cattleCaChecksum } from '../../lib';
+import { helm, kubectl, kubeGet, loadTestbedEnv, REPO_ROOT, testbedProcessEnv } from '../testbed/client';
+import { modelEvents, servedCacerts } from '../testbed/rancher-model/client';
 
 const DIR = path.join(REPO_ROOT, '.testbed', 'demo');
 const CDKTF = path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf');
+const CERT_ROTATION = path.join(REPO_ROOT, 'bin', 'cert-rotation.js');
 
 function say(text: string): void {
   process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
@@ -47,12 +50,12 @@ function agentsTrustRancher(since: string): void {
   for (;;) {
     const served = servedCacerts().value;
     const rolled = kubectl(2, ['rollout', 'status', '-n', 'cattle-system', 'deployment/cattle-cluster-agent', '--timeout=1s'], { ok: [0, 1] }).status === 0;
-    if (served !== undefined && rolled && agentChecksum(2) === checksumOf(served)) break;
+    if (served !== undefined && rolled && agentChecksum(2) === cattleCaChecksum(served)) break;
     if (Date.now() > deadline) throw new Error('the agents on testbed-2 do not run with the checksum Rancher serves after 2 minutes');
     sleep(1000);
   }
   const failed = modelEvents().filter((e) => e.time >= since && e.event === 'agent-start-failed');
-  process.stdout.write(`Rancher serves cacerts with checksum ${checksumOf(servedCacerts().value!)}; the agents on testbed-2 carry it and are Ready.\n`);
+  process.stdout.write(`Rancher serves cacerts with checksum ${cattleCaChecksum(servedCacerts().value!)}; the agents on testbed-2 carry it and are Ready.\n`);
   process.stdout.write(failed.length === 0
     ? 'No agent started with a checksum Rancher did not serve.\n'
     : `${failed.length} agent start(s) failed on the way (the kubelet restarted them): ${failed.map((e) => e.message).join('; ')}\n`);
@@ -73,21 +76,22 @@ function main(): void {
     '--reuse-values', '--set', 'ingress.tls.source=secret', '--kube-context', 'testbed-1']);
   show(env.TESTBED_KUBECTL, ['--context', 'testbed-1', 'delete', 'secret', '-n', 'cattle-system', 'tls-rancher-ingress', '--ignore-not-found']);
 
-  say('3. A private CA issues the certificate for ' + hostname);
-  const ca = makePrivateCa('Demo');
-  writeRancherFiles(path.join(DIR, 'certs'), ca, hostname);
-  writeConfig(DIR, {
+  say('3. A private CA (cert-rotation pki) issues the certificate for ' + hostname);
+  show('node', [CERT_ROTATION, 'pki', 'ca', '--out', 'pki/root', '--cn', 'Demo Root CA']);
+  show('node', [CERT_ROTATION, 'pki', 'ca', '--out', 'pki/intermediate', '--cn', 'Demo Intermediate CA', '--issuer-dir', 'pki/root']);
+  show('node', [CERT_ROTATION, 'pki', 'leaf', '--ca-dir', 'pki/intermediate', '--out', 'certs', '--cn', hostname]);
+  fs.writeFileSync(path.join(DIR, 'cert-rotation.yaml'), stringify({
     rancher: {
       kubeconfig: env.KUBECONFIG,
       context: 'testbed-1',
       hostname,
-      certificate: { certFile: 'certs/tls.crt', keyFile: 'certs/tls.key', caFile: 'certs/cacerts.pem' },
+      certificate: { certFile: 'certs/tls.crt', keyFile: 'certs/tls.key', caFile: 'pki/intermediate/cacerts.pem' },
       release: { mode: 'external', chart: path.join(REPO_ROOT, 'test/fixtures/charts/rancher'), version: '2.8.5', helmBinary: env.TESTBED_HELM },
       // Only workloads every cluster here runs: this version assumes its restart list exists everywhere.
       restartWorkloads: ['Deployment/cattle-system/rancher-webhook'],
     },
     downstream: [{ name: 'rke1', kubeconfig: env.KUBECONFIG, context: 'testbed-2' }],
-  });
+  }));
   fs.writeFileSync(path.join(DIR, 'cdktf.json'), JSON.stringify({
     language: 'typescript',
     app: `npx ts-node --transpile-only ${path.join(REPO_ROOT, 'main.ts')}`,
@@ -103,7 +107,7 @@ function main(): void {
   agentsTrustRancher(since);
 
   say('5. The certificate is renewed by the same CA; this is what a reviewer sees');
-  writeRancherFiles(path.join(DIR, 'certs'), ca, hostname);
+  show('node', [CERT_ROTATION, 'pki', 'leaf', '--ca-dir', 'pki/intermediate', '--out', 'certs', '--cn', hostname, '--force']);
   show(CDKTF, ['synth']);
   const stackDir = path.join(DIR, 'cdktf.out', 'stacks', 'rancher');
   const engine = env.TERRAFORM_BINARY_NAME;
@@ -111,7 +115,7 @@ function main(): void {
   spawnSync(engine, ['plan', '-input=false', '-no-color', '-out=tfplan'], { cwd: stackDir, env: testbedProcessEnv() });
   const planJson = spawnSync(engine, ['show', '-json', 'tfplan'], { cwd: stackDir, env: testbedProcessEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
   fs.writeFileSync(path.join(DIR, 'plan.json'), planJson.stdout);
-  show('node', [path.join(REPO_ROOT, 'bin', 'cert-rotation.js'), 'explain', 'plan.json']);
+  show('node', [CERT_ROTATION, 'explain', 'plan.json']);
 
   say('6. Apply the renewal');
   since = new Date().toISOString();

@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { generateLeaf } from '../../lib/pki/issue';
-import { makePrivateCa, writeRancherFiles } from '../fixtures/rancher-pki';
+import { issueServerCertificate, makePrivateCa, writeRancherFiles } from '../support/pki';
 import { writeConfig } from './support/rancher-bed';
-import { kubeGet, loadTestbedEnv, REPO_ROOT, run, testbedProcessEnv } from './support/testbed';
+import { kubeGet, loadTestbedEnv, REPO_ROOT, run, testbedProcessEnv } from '../../scripts/testbed/client';
 
 // The real app (main.ts) through the real `cdktf` CLI: bad input stops synth
 // with the file, the field and the fix, and nothing reaches the cluster; a
@@ -50,7 +49,7 @@ describe('synth-time guard of the real app', () => {
 
   test('an expired certificate fails synth naming file, subject and date; nothing is deployed', () => {
     const before = secretsInCattleSystem();
-    writeRancherFiles(path.join(dir, 'expired'), ca, HOSTNAME, new Date(Date.now() - 400 * DAY), 365);
+    writeRancherFiles(path.join(dir, 'expired'), ca, HOSTNAME, { now: new Date(Date.now() - 400 * DAY), days: 365 });
     const r = cdktf(['deploy', 'guard', '--auto-approve', '--skip-provider-lock'], 'expired', [1]);
     expect(r.output).toContain(path.join(dir, 'cert-rotation.yaml'));
     expect(r.output).toContain(path.join(dir, 'expired', 'tls.crt'));
@@ -64,7 +63,7 @@ describe('synth-time guard of the real app', () => {
   test('a key that does not match fails synth naming the key file and the fix; nothing is deployed', () => {
     const before = secretsInCattleSystem();
     const files = writeRancherFiles(path.join(dir, 'mismatch'), ca, HOSTNAME);
-    const other = generateLeaf({ commonName: HOSTNAME, dnsNames: [HOSTNAME], notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 90 * DAY), issuer: ca.intermediate });
+    const other = issueServerCertificate(ca, HOSTNAME, { days: 90 });
     fs.writeFileSync(files.keyFile, other.keyPem);
     const r = cdktf(['deploy', 'guard', '--auto-approve', '--skip-provider-lock'], 'mismatch', [1]);
     expect(r.output).toContain('rancher.certificate.keyFile');
@@ -76,7 +75,7 @@ describe('synth-time guard of the real app', () => {
   });
 
   test('a certificate inside renew-before synthesizes with an [cert-rotation:expiresSoon] warning', () => {
-    writeRancherFiles(path.join(dir, 'soon'), ca, HOSTNAME, new Date(Date.now() - 355 * DAY), 365);
+    writeRancherFiles(path.join(dir, 'soon'), ca, HOSTNAME, { now: new Date(Date.now() - 355 * DAY), days: 365 });
     const r = cdktf(['synth'], 'soon', [0]);
     expect(r.output).toMatch(/\[cert-rotation:expiresSoon\].*tls\.crt.*CN=rancher\.guard\.test|\[cert-rotation:expiresSoon\][^\n]*expires on/);
     expect(fs.existsSync(path.join(dir, 'cdktf.out', 'stacks', 'guard', 'cdk.tf.json'))).toBe(true);

@@ -10,8 +10,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as k8s from '@kubernetes/client-node';
 import { run } from '../../lib/cli/main';
-import { OpensslFixtures } from '../unit/cli/support/openssl';
-import { loadTestbedEnv } from './support/testbed';
+import { OpensslFixtures } from '../support/pki';
+import { loadTestbedEnv } from '../../scripts/testbed/client';
 
 interface JsonReport {
   status: string;
@@ -70,10 +70,10 @@ beforeAll(async () => {
   const f = new OpensslFixtures(work, now);
 
   // Seed 004: tls-rancher-ingress (leaf + intermediate) and tls-ca (intermediate, then root).
-  const root = f.ca({ subject: '/CN=private-root', algorithm: 'rsa', notAfterDays: 3650 });
-  const intermediate = f.intermediate(root, { subject: '/CN=private-intermediate', algorithm: 'rsa', notAfterDays: 1825 });
-  const ingress = f.leaf(intermediate, { subject: '/CN=rancher.example.com', algorithm: 'rsa', notAfterDays: 40, san: ['DNS:rancher.example.com'] });
-  const ecdsa = f.leaf(root, { subject: '/CN=web.example.com', algorithm: 'ec', notAfterDays: 10, san: ['DNS:web.example.com'] });
+  const root = f.ca({ subject: '/CN=private-root', keyType: 'rsa', notAfterDays: 3650 });
+  const intermediate = f.intermediate(root, { subject: '/CN=private-intermediate', keyType: 'rsa', notAfterDays: 1825 });
+  const ingress = f.leaf(intermediate, { subject: '/CN=rancher.example.com', keyType: 'rsa', notAfterDays: 40, san: ['DNS:rancher.example.com'] });
+  const ecdsa = f.leaf(root, { subject: '/CN=web.example.com', keyType: 'ec-p256', notAfterDays: 10, san: ['DNS:web.example.com'] });
 
   await api.createNamespace({ metadata: { name: namespace } });
   const tls = (name: string, data: Record<string, string>): k8s.V1Secret => ({ metadata: { name, namespace }, type: 'kubernetes.io/tls', data });

@@ -8,9 +8,9 @@ import { AgentCaChecksum } from '../../lib/rotation/agent-ca-checksum';
 import { RolloutRestart } from '../../lib/rotation/rollout-restart';
 import { TlsCertificateSecret } from '../../lib/rotation/tls-certificate-secret';
 import { kubernetesProvider } from '../../stacks/providers';
-import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../fixtures/rancher-pki';
+import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../support/pki';
 import { Workspace } from './support/terraform';
-import { kubeGet, kubeSend, loadTestbedEnv, REPO_ROOT, run } from './support/testbed';
+import { kubeGet, kubeSend, loadTestbedEnv, REPO_ROOT, run } from '../../scripts/testbed/client';
 
 // GIVEN a small stack of the rotation constructs in its own namespace on two
 // test-bed clusters (a Secret, restarts on both, an agent checksum and a

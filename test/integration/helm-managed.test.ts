@@ -3,9 +3,9 @@ import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { RancherHelmValues, RancherRelease } from '../../lib/rotation/rancher-helm-values';
 import { constrainProvider } from '../../stacks/providers';
-import { countChanges, ensureNamespace, helm } from './support/rancher-bed';
+import { countChanges, ensureNamespace } from './support/rancher-bed';
 import { Workspace } from './support/terraform';
-import { kubeGet, loadTestbedEnv } from './support/testbed';
+import { helm, kubeGet, loadTestbedEnv } from '../../scripts/testbed/client';
 
 // Seed 004 step 3 with a release Terraform manages (helm_release): the values
 // move to ingress.tls.source=secret, then privateCA flips, each as one update.

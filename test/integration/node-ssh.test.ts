@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import { DataResource, Fn, TerraformStack } from 'cdktf';
 import { expectNoKey, Workspace } from './support/terraform';
-import { loadTestbedEnv } from './support/testbed';
+import { loadTestbedEnv } from '../../scripts/testbed/client';
 
 // Node steps run over real SSH: Terraform's remote-exec reaches each stand-in
 // node's sshd on loopback, where `systemctl` and `rke2` are recorders. Two

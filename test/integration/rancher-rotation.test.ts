@@ -3,11 +3,11 @@ import * as path from 'path';
 import { loadConfig } from '../../lib/config/load-config';
 import { cattleCaChecksum } from '../../lib/pki/fingerprint';
 import { RancherStack } from '../../stacks/rancher-stack';
-import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../fixtures/rancher-pki';
-import { helm, resetRancherInstall, writeConfig } from './support/rancher-bed';
-import { checksumOf, modelEvents, secretData, servedCacerts } from './support/rancher-model';
+import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../support/pki';
+import { resetRancherInstall, writeConfig } from './support/rancher-bed';
+import { checksumOf, modelEvents, secretData, servedCacerts } from '../../scripts/testbed/rancher-model/client';
 import { expectNoKey, Workspace } from './support/terraform';
-import { kubectl, kubeGet, loadTestbedEnv, waitFor } from './support/testbed';
+import { helm, kubectl, kubeGet, loadTestbedEnv, waitFor } from '../../scripts/testbed/client';
 
 // Today's RancherServerRotation against the test bed's Rancher model: a Rancher
 // install that behaves as the real one (../shared/RANCHER-FACTS.md): testbed-1

@@ -1,5 +1,5 @@
 import { clusterWorkloads, PROFILE_WORKLOADS } from './support/profiles';
-import { kubeGet, loadTestbedEnv } from './support/testbed';
+import { kubeGet, loadTestbedEnv } from '../../scripts/testbed/client';
 
 // Each cluster of the test bed runs exactly the workloads a real cluster of its
 // profile runs (names from Rancher's, RKE's and RKE2's sources), all Ready.

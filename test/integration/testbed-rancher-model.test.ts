@@ -1,9 +1,9 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
-import { makePrivateCa } from '../fixtures/rancher-pki';
-import { helm, resetRancherInstall } from './support/rancher-bed';
-import { checksumOf, modelEvents, presentedChain, secretData, servedCacerts } from './support/rancher-model';
-import { kubeGet, kubectl, loadTestbedEnv, waitFor } from './support/testbed';
+import { makePrivateCa } from '../support/pki';
+import { resetRancherInstall } from './support/rancher-bed';
+import { checksumOf, modelEvents, presentedChain, secretData, servedCacerts } from '../../scripts/testbed/rancher-model/client';
+import { helm, kubeGet, kubectl, loadTestbedEnv, waitFor } from '../../scripts/testbed/client';
 
 // The test bed's Rancher model against the facts in ../shared/RANCHER-FACTS.md:
 // testbed-1 has the rancher-local profile (Rancher chart, cert-manager stand-in,

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { kubeGet, kubectl, loadTestbedEnv, waitFor } from './support/testbed';
+import { kubeGet, kubectl, loadTestbedEnv, waitFor } from '../../scripts/testbed/client';
 
 // The test bed runs the real kube-controller-manager and kube-scheduler, and
 // kwok as the kubelet of its fake nodes: a pod-template change really replaces

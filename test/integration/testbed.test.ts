@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { clusterWorkloads, PROFILE_WORKLOADS } from './support/profiles';
-import { kubeGet, REPO_ROOT, run } from './support/testbed';
+import { kubeGet, REPO_ROOT, run } from '../../scripts/testbed/client';
 
 // The test bed's own contract: a second, independent instance comes up from the
 // cache, answers, and `down` stops exactly the processes it started.

@@ -5,7 +5,7 @@ import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { Fn, TerraformStack } from 'cdktf';
 import { kubernetesProvider } from '../../stacks/providers';
 import { expectNoKey, Workspace } from './support/terraform';
-import { kubeGet, loadTestbedEnv } from './support/testbed';
+import { kubeGet, loadTestbedEnv } from '../../scripts/testbed/client';
 
 // GIVEN a key generated now, WHEN a stack whose secret gets the key only through
 // data_wo is deployed with `cdktf deploy`, THEN the API server holds the exact

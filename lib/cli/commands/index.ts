@@ -1,10 +1,10 @@
 /**
  * The subcommands of `cert-rotation`, in the order `--help` lists them. To add
- * one (`explain`, `pki`), write `commands/<name>.ts` exporting a `Command` and
- * append it here.
+ * one, write `commands/<name>.ts` exporting a `Command` and append it here.
  */
 import type { Command } from '../io';
 import { checkCommand } from './check';
 import { explainCommand } from './explain';
+import { pkiCommand } from './pki';
 
-export const COMMANDS: readonly Command[] = [checkCommand, explainCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, explainCommand, pkiCommand];

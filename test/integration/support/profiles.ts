@@ -1,4 +1,4 @@
-import { kubeGet } from './testbed';
+import { kubeGet } from '../../../scripts/testbed/client';
 
 /**
  * The workloads a real cluster of each test-bed profile runs (kind namespace/name),

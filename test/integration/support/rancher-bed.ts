@@ -2,16 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { X509Certificate } from 'crypto';
-import { checksumOf, presentedChain, servedCacerts } from './rancher-model';
-import { kubectl, kubeGet, kubeSend, loadTestbedEnv, REPO_ROOT, run, RunResult, testbedProcessEnv, waitFor } from './testbed';
+import { helm, kubectl, kubeGet, kubeSend, loadTestbedEnv, REPO_ROOT, waitFor } from '../../../scripts/testbed/client';
+import { checksumOf, presentedChain, servedCacerts } from '../../../scripts/testbed/rancher-model/client';
 
 export const CHARTS = path.join(REPO_ROOT, 'test', 'fixtures', 'charts');
-
-/** Runs the test bed's real helm against cluster `cluster` (1-based). */
-export function helm(cluster: number, args: string[], ok = [0]): RunResult {
-  const tb = loadTestbedEnv();
-  return run(tb.TESTBED_HELM, [...args, '--kubeconfig', tb.KUBECONFIG, '--kube-context', `testbed-${cluster}`], { env: testbedProcessEnv(), ok });
-}
 
 /** Creates a namespace unless it exists. */
 export function ensureNamespace(cluster: number, name: string): void {

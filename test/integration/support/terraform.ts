@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
-import { REPO_ROOT, run, RunResult, testbedProcessEnv } from './testbed';
+import { REPO_ROOT, run, RunResult, testbedProcessEnv } from '../../../scripts/testbed/client';
 
 /** One planned change, as `terraform show -json` reports it. */
 export interface PlannedChange {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import * as tls from 'tls';
-import { Issued } from './support/openssl';
+import { OpensslIssued } from '../../support/pki';
 import { report, runCli } from './support/run-cli';
 import { buildNodeTrees, NodeTrees, NOW, removeTrees } from './support/trees';
 
@@ -23,9 +23,9 @@ beforeAll(async () => {
   trees = buildNodeTrees();
   const f = trees.fixtures;
   // A chain as seed 004 serves it: server leaf, intermediate CA, root CA.
-  const root: Issued = f.ca({ subject: '/CN=ingress-root', algorithm: 'rsa', notAfterDays: 3650 });
-  const inter = f.intermediate(root, { subject: '/CN=ingress-intermediate', algorithm: 'rsa', notAfterDays: 3000 });
-  const leaf = f.leaf(inter, { subject: '/CN=rancher.example.com', algorithm: 'ec', notAfterDays: 13, san: ['DNS:rancher.example.com', 'IP:127.0.0.1'] });
+  const root: OpensslIssued = f.ca({ subject: '/CN=ingress-root', keyType: 'rsa', notAfterDays: 3650 });
+  const inter = f.intermediate(root, { subject: '/CN=ingress-intermediate', keyType: 'rsa', notAfterDays: 3000 });
+  const leaf = f.leaf(inter, { subject: '/CN=rancher.example.com', keyType: 'ec-p256', notAfterDays: 13, san: ['DNS:rancher.example.com', 'IP:127.0.0.1'] });
   servedNames = [];
   server = tls.createServer({
     key: fs.readFileSync(leaf.key),

@@ -12,8 +12,8 @@ const b64 = (file: string) => fs.readFileSync(file).toString('base64');
 beforeAll(() => {
   trees = buildNodeTrees();
   const f = trees.fixtures;
-  const ca = f.ca({ subject: '/CN=kube-ca', algorithm: 'rsa', notAfterDays: 3000 });
-  const admin = f.leaf(ca, { subject: '/O=system:masters/CN=kube-admin', algorithm: 'ec', notAfterDays: 12 });
+  const ca = f.ca({ subject: '/CN=kube-ca', keyType: 'rsa', notAfterDays: 3000 });
+  const admin = f.leaf(ca, { subject: '/O=system:masters/CN=kube-admin', keyType: 'ec-p256', usage: 'client', notAfterDays: 12 });
   adminKeyLine = fs.readFileSync(admin.key, 'utf8').split('\n')[1];
   const dir = path.join(trees.root, 'kube');
   fs.mkdirSync(path.join(dir, 'certs'), { recursive: true });

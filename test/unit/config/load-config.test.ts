@@ -1,12 +1,10 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { execFileSync } from 'child_process';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../../lib/config/config-error';
 import { loadConfig } from '../../../lib/config/load-config';
-import { generateCa, generateLeaf } from '../../../lib/pki/issue';
-import { makePrivateCa, writeRancherFiles } from '../../fixtures/rancher-pki';
+import { generateCa } from '../../../lib/pki';
+import { issueServerCertificate, makePrivateCa, opensslCertToDer, opensslEncryptedKey, removeDir, tempDir, writeRancherFiles } from '../../support/pki';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const DAY = 86400_000;
@@ -17,14 +15,14 @@ const HOST = 'rancher.example.com';
 // config file, the field, the certificate file and a fix.
 describe('loadConfig', () => {
   let dir: string;
-  const ca = makePrivateCa('Unit', NOW);
+  const ca = makePrivateCa('Unit', { now: NOW });
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
-    writeRancherFiles(path.join(dir, 'certs'), ca, HOST, NOW);
+    dir = tempDir('cfg-');
+    writeRancherFiles(path.join(dir, 'certs'), ca, HOST, { now: NOW });
     fs.writeFileSync(path.join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
   });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => removeDir(dir));
 
   function config(overrides: Record<string, unknown> = {}, certificate: Record<string, unknown> = {}): string {
     const file = path.join(dir, 'cert-rotation.yaml');
@@ -68,7 +66,7 @@ describe('loadConfig', () => {
   });
 
   test('key not matching the certificate', () => {
-    const other = generateLeaf({ commonName: HOST, dnsNames: [HOST], notBefore: NOW, notAfter: new Date(NOW.getTime() + 90 * DAY), issuer: ca.intermediate });
+    const other = issueServerCertificate(ca, HOST, { now: NOW, days: 90 });
     fs.writeFileSync(path.join(dir, 'certs/other.key'), other.keyPem);
     expectConfigError(config({}, { keyFile: 'certs/other.key' }), 'rancher.certificate.keyFile', /does not match/, /other\.key/);
   });
@@ -92,9 +90,9 @@ describe('loadConfig', () => {
   });
 
   test('expired and not-yet-valid certificates', () => {
-    writeRancherFiles(path.join(dir, 'old'), ca, HOST, new Date(NOW.getTime() - 400 * DAY), 365);
+    writeRancherFiles(path.join(dir, 'old'), ca, HOST, { now: new Date(NOW.getTime() - 400 * DAY), days: 365 });
     expectConfigError(config({}, { certFile: 'old/tls.crt', keyFile: 'old/tls.key' }), 'rancher.certificate.certFile', /expired/);
-    writeRancherFiles(path.join(dir, 'future'), ca, HOST, new Date(NOW.getTime() + 10 * DAY), 365);
+    writeRancherFiles(path.join(dir, 'future'), ca, HOST, { now: new Date(NOW.getTime() + 10 * DAY), days: 365 });
     expectConfigError(config({}, { certFile: 'future/tls.crt', keyFile: 'future/tls.key' }), 'rancher.certificate.certFile', /not (yet )?valid/);
   });
 
@@ -103,12 +101,12 @@ describe('loadConfig', () => {
   });
 
   test('DER where PEM is expected', () => {
-    execFileSync('openssl', ['x509', '-in', path.join(dir, 'certs/tls.crt'), '-outform', 'der', '-out', path.join(dir, 'certs/tls.der')]);
+    opensslCertToDer(path.join(dir, 'certs/tls.crt'), path.join(dir, 'certs/tls.der'));
     expectConfigError(config({}, { certFile: 'certs/tls.der' }), 'rancher.certificate.certFile', /DER/, /openssl x509 -inform der/);
   });
 
   test('encrypted key', () => {
-    execFileSync('openssl', ['pkey', '-in', path.join(dir, 'certs/tls.key'), '-aes256', '-passout', 'pass:secret', '-out', path.join(dir, 'certs/enc.key')]);
+    opensslEncryptedKey(path.join(dir, 'certs/tls.key'), path.join(dir, 'certs/enc.key'), 'pkcs8');
     expectConfigError(config({}, { keyFile: 'certs/enc.key' }), 'rancher.certificate.keyFile', /encrypted/);
   });
 
@@ -121,7 +119,7 @@ describe('loadConfig', () => {
   });
 
   test('inside the renew-before window is a warning, not an error', () => {
-    writeRancherFiles(path.join(dir, 'soon'), ca, HOST, new Date(NOW.getTime() - 355 * DAY), 365);
+    writeRancherFiles(path.join(dir, 'soon'), ca, HOST, { now: new Date(NOW.getTime() - 355 * DAY), days: 365 });
     const c = loadConfig(config({ renewBefore: '30d' }, { certFile: 'soon/tls.crt', keyFile: 'soon/tls.key' }), { now: NOW });
     expect(c.rancher.certificate.warnings.map((w) => w.id)).toContain('cert-rotation:expiresSoon');
   });

@@ -2,19 +2,19 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describeCertificate, parseCertificate, parseCertificates } from '../../../lib/pki';
-import { expectInputError } from './helpers';
 import {
   EXPECTED_KEY_TYPE,
+  expectInputError,
   makeOpensslChain,
-  makeOpensslServerCertificate,
   makeOpensslSelfSigned,
+  makeOpensslServerCertificate,
   openssl,
   opensslCertToDer,
   OpensslChain,
   OpensslKeyType,
   opensslSerial,
   opensslSha256Fingerprint,
-} from './openssl-fixtures';
+} from '../../support/pki';
 
 const KEY_TYPES: OpensslKeyType[] = ['rsa', 'ec-p256', 'ec-p384', 'ed25519'];
 const NOT_BEFORE = new Date('2025-01-01T00:00:00Z');

@@ -11,8 +11,14 @@ import {
   verifyChain,
   verifyLeafAgainstCa,
 } from '../../../lib/pki';
-import { expectInputError } from './helpers';
-import { makeOpensslChain, makeOpensslServerCertificate, makeOpensslSelfSigned, openssl, opensslKey } from './openssl-fixtures';
+import {
+  expectInputError,
+  makeOpensslChain,
+  makeOpensslSelfSigned,
+  makeOpensslServerCertificate,
+  openssl,
+  opensslKey,
+} from '../../support/pki';
 
 const NOT_BEFORE = new Date('2025-01-01T00:00:00Z');
 const TLS = '/srv/rancher/tls.crt';

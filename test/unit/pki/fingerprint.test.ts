@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cattleCaChecksum, sha256Hex } from '../../../lib/pki';
-import { makeOpensslChain, OpensslChain, sha256sum } from './openssl-fixtures';
+import { makeOpensslChain, OpensslChain, sha256sum } from '../../support/pki';
 
 describe('sha256Hex', () => {
   test('GIVEN the FIPS 180-2 vector "abc" WHEN hashed THEN the known digest comes back', () => {

@@ -11,7 +11,7 @@ import {
   normalizeIp,
   parseCertificate,
 } from '../../../lib/pki';
-import { makeOpensslSelfSigned } from './openssl-fixtures';
+import { makeOpensslSelfSigned } from '../../support/pki';
 
 describe('hostnameMatches (RFC 6125 §6.4.3)', () => {
   test.each([

@@ -14,7 +14,7 @@ import {
   verifyCaBundle,
   verifyChain,
 } from '../../../lib/pki';
-import { openssl, opensslKey, opensslSerial, opensslSha256Fingerprint } from './openssl-fixtures';
+import { openssl, opensslKey, opensslSerial, opensslSha256Fingerprint } from '../../support/pki';
 
 const NOT_BEFORE = new Date('2025-01-01T00:00:00Z');
 const CA_END = new Date('2035-01-01T00:00:00Z');
@@ -113,6 +113,29 @@ describe('issue (node-forge generator)', () => {
       true,
     );
     expect(a.serialNumber).not.toBe(b.serialNumber);
+  });
+
+  test.each([
+    ['server', ['1.3.6.1.5.5.7.3.1'], /TLS Web Server Authentication$/m],
+    ['client', ['1.3.6.1.5.5.7.3.2'], /TLS Web Client Authentication$/m],
+    ['both', ['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2'], /TLS Web Server Authentication, TLS Web Client Authentication$/m],
+  ] as const)('GIVEN usage %s WHEN a leaf is generated THEN extKeyUsage says so, and no names means no subjectAltName', (usage, oids, text) => {
+    const made = generateLeaf({
+      commonName: 'kubernetes-admin',
+      organization: 'system:masters',
+      dnsNames: [],
+      notBefore: NOT_BEFORE,
+      notAfter: new Date('2025-02-01T00:00:00Z'),
+      issuer: intermediate,
+      keyPem: leaf.keyPem,
+      usage,
+    });
+    const info = parseCertificate(made.certPem, '/x/admin.crt', 'client.crt');
+    expect([...info.x509.keyUsage].sort()).toEqual(oids);
+    expect(info.subject).toBe('O=system:masters, CN=kubernetes-admin');
+    expect(info.x509.subjectAltName).toBeUndefined();
+    const file = write(`admin-${usage}.crt`, made.certPem);
+    expect(openssl(['x509', '-in', file, '-noout', '-ext', 'extendedKeyUsage'])).toMatch(text);
   });
 
   test('GIVEN an openssl PKCS#1 RSA key WHEN used for a CA THEN the generator accepts it', () => {

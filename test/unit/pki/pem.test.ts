@@ -2,8 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { encodePem, splitPem } from '../../../lib/pki';
-import { expectInputError } from './helpers';
-import { makeOpensslSelfSigned, opensslCertToDer, opensslKeyToDer } from './openssl-fixtures';
+import { expectInputError, makeOpensslSelfSigned, opensslCertToDer, opensslKeyToDer } from '../../support/pki';
 
 describe('splitPem', () => {
   let dir: string;

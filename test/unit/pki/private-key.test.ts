@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CertificateInfo, CertificateInputError, keyMatchesCertificate, parseCertificate, parsePrivateKey } from '../../../lib/pki';
-import { expectInputError, pemBodyLines } from './helpers';
 import {
+  expectInputError,
   makeOpensslSelfSigned,
   openssl,
   opensslEncryptedKey,
@@ -11,7 +11,8 @@ import {
   opensslKeyToDer,
   OpensslKeyType,
   opensslTraditionalKey,
-} from './openssl-fixtures';
+  pemBodyLines,
+} from '../../support/pki';
 
 const KEY_TYPES: OpensslKeyType[] = ['rsa', 'ec-p256', 'ec-p384', 'ed25519'];
 

@@ -4,19 +4,18 @@ import * as path from 'path';
 import {
   CertificateInputError,
   CertificateWarningIds,
-  generateCa,
-  generateLeaf,
   loadServerCertificate,
   LoadServerCertificateOptions,
   parseDuration,
   ServerCertificate,
 } from '../../../lib/pki';
 import { certificateMetadata } from '../../../lib/contract';
-import { expectInputError, pemBodyLines } from './helpers';
 import {
   EXPECTED_KEY_TYPE,
+  expectInputError,
   makeOpensslChain,
   makeOpensslServerCertificate,
+  makePrivateCa,
   opensslCertToDer,
   OpensslChain,
   opensslEncryptedKey,
@@ -24,8 +23,10 @@ import {
   OpensslKeyType,
   opensslSerial,
   opensslSha256Fingerprint,
+  pemBodyLines,
   sha256sum,
-} from './openssl-fixtures';
+  writeRancherFiles,
+} from '../../support/pki';
 
 const KEY_TYPES: OpensslKeyType[] = ['rsa', 'ec-p256', 'ec-p384', 'ed25519'];
 const HOST = 'rancher.example.com';
@@ -107,14 +108,8 @@ describe('loadServerCertificate', () => {
       keyFile: ec.leafKey,
     });
     const validity = { notBefore: new Date('2024-12-01T00:00:00Z'), notAfter: new Date('2026-12-01T00:00:00Z') };
-    const root = generateCa({ commonName: 'Forge Root CA', ...validity });
-    const int = generateCa({ commonName: 'Forge Intermediate CA', ...validity, issuer: root, keyPem: root.keyPem });
-    const leaf = generateLeaf({ commonName: HOST, dnsNames: [HOST], ...validity, issuer: int });
-    forgeFiles = {
-      tlsCrt: file('forge-tls.crt', leaf.certPem + int.certPem),
-      key: file('forge-tls.key', leaf.keyPem),
-      cacerts: file('forge-cacerts.pem', int.certPem + root.certPem),
-    };
+    const forge = writeRancherFiles(path.join(dir, 'forge'), makePrivateCa('Forge', validity), HOST, validity);
+    forgeFiles = { tlsCrt: forge.certFile, key: forge.keyFile, cacerts: forge.caFile };
   });
 
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

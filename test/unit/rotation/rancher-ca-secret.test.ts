@@ -2,7 +2,8 @@ import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { Testing } from 'cdktf';
 import { CaBundle, cattleCaChecksum, ServerCertificate } from '../../../lib/pki';
 import { RancherCaSecret } from '../../../lib/rotation';
-import { makeCa, makeLeaf, newStack, onlyResource, removeDir, synthJson, tempDir, writeServerCertificate } from './support/fixtures';
+import { issueServerCertificate, makePrivateCa, removeDir, tempDir } from '../../support/pki';
+import { HOSTNAME, newStack, onlyResource, synthJson, VALIDITY, writeServerCertificate } from './support/fixtures';
 
 describe('RancherCaSecret', () => {
   let dir: string;
@@ -10,8 +11,8 @@ describe('RancherCaSecret', () => {
 
   beforeAll(() => {
     dir = tempDir();
-    const ca = makeCa('Bundle');
-    cert = writeServerCertificate(dir, 'server', ca, makeLeaf(ca));
+    const ca = makePrivateCa('Bundle', VALIDITY);
+    cert = writeServerCertificate(dir, 'server', ca, issueServerCertificate(ca, HOSTNAME, VALIDITY));
   });
   afterAll(() => removeDir(dir));
 

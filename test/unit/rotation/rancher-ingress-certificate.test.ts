@@ -2,7 +2,8 @@ import { Testing } from 'cdktf';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { ServerCertificate } from '../../../lib/pki';
 import { contentRevision, RancherIngressCertificate, TlsCertificateSecret } from '../../../lib/rotation';
-import { makeCa, makeLeaf, newStack, onlyResource, removeDir, synthJson, tempDir, writeServerCertificate } from './support/fixtures';
+import { issueServerCertificate, makePrivateCa, removeDir, tempDir } from '../../support/pki';
+import { HOSTNAME, newStack, onlyResource, synthJson, VALIDITY, writeServerCertificate } from './support/fixtures';
 
 describe('RancherIngressCertificate', () => {
   let dir: string;
@@ -10,8 +11,8 @@ describe('RancherIngressCertificate', () => {
 
   beforeAll(() => {
     dir = tempDir();
-    const ca = makeCa('Ingress');
-    cert = writeServerCertificate(dir, 'server', ca, makeLeaf(ca));
+    const ca = makePrivateCa('Ingress', VALIDITY);
+    cert = writeServerCertificate(dir, 'server', ca, issueServerCertificate(ca, HOSTNAME, VALIDITY));
   });
   afterAll(() => removeDir(dir));
 

@@ -2,18 +2,14 @@ import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { Testing, TerraformStack } from 'cdktf';
 import { cattleCaChecksum, IssuedCertificate, ServerCertificate, sha256Hex } from '../../../lib/pki';
 import { contentRevision, RancherRelease, RancherServerRotation, RancherServerRotationProps, RolloutRestart } from '../../../lib/rotation';
+import { issueServerCertificate, makePrivateCa, pemBodyLines, PrivateCa, removeDir, tempDir } from '../../support/pki';
 import {
   changedResources,
   HOSTNAME,
-  makeCa,
-  makeLeaf,
   onlyResource,
-  pemBodyLines,
-  removeDir,
   resourcesOfType,
   SynthesizedStack,
-  tempDir,
-  TestCa,
+  VALIDITY,
   writeServerCertificate,
 } from './support/fixtures';
 
@@ -56,24 +52,24 @@ function dependencyTypes(resource: Record<string, any>): string[] {
 
 describe('RancherServerRotation', () => {
   let dir: string;
-  let caA: TestCa;
-  let caB: TestCa;
+  let caA: PrivateCa;
+  let caB: PrivateCa;
   let leafA1: IssuedCertificate;
   let leafA2: IssuedCertificate;
   let leafB: IssuedCertificate;
 
   beforeAll(() => {
     dir = tempDir();
-    caA = makeCa('Alpha');
-    caB = makeCa('Beta');
-    leafA1 = makeLeaf(caA);
-    leafA2 = makeLeaf(caA);
-    leafB = makeLeaf(caB);
+    caA = makePrivateCa('Alpha', VALIDITY);
+    caB = makePrivateCa('Beta', VALIDITY);
+    leafA1 = issueServerCertificate(caA, HOSTNAME, VALIDITY);
+    leafA2 = issueServerCertificate(caA, HOSTNAME, VALIDITY);
+    leafB = issueServerCertificate(caB, HOSTNAME, VALIDITY);
   });
   afterAll(() => removeDir(dir));
 
   /** Writes the files at the same paths each time, as a pull request that replaces them would. */
-  function current(ca: TestCa, leaf: IssuedCertificate, withCa = true): ServerCertificate {
+  function current(ca: PrivateCa, leaf: IssuedCertificate, withCa = true): ServerCertificate {
     return writeServerCertificate(dir, withCa ? 'current' : 'current-public', ca, leaf, { withCa });
   }
 

@@ -6,30 +6,19 @@ import { Testing, TerraformStack } from 'cdktf';
 import { certificateMetadata } from '../../../lib/contract';
 import { ServerCertificate, sha256Hex } from '../../../lib/pki';
 import { contentRevision, TlsCertificateSecret } from '../../../lib/rotation';
-import {
-  makeCa,
-  makeLeaf,
-  newStack,
-  onlyResource,
-  pemBodyLines,
-  removeDir,
-  resourcesOfType,
-  synthJson,
-  tempDir,
-  TestCa,
-  writeServerCertificate,
-} from './support/fixtures';
+import { issueServerCertificate, makePrivateCa, pemBodyLines, PrivateCa, removeDir, tempDir } from '../../support/pki';
+import { HOSTNAME, newStack, onlyResource, resourcesOfType, synthJson, VALIDITY, writeServerCertificate } from './support/fixtures';
 
 describe('TlsCertificateSecret', () => {
   let dir: string;
-  let ca: TestCa;
+  let ca: PrivateCa;
   let keyPem: string;
   let cert: ServerCertificate;
 
   beforeAll(() => {
     dir = tempDir();
-    ca = makeCa('Secret');
-    const leaf = makeLeaf(ca);
+    ca = makePrivateCa('Secret', VALIDITY);
+    const leaf = issueServerCertificate(ca, HOSTNAME, VALIDITY);
     keyPem = leaf.keyPem;
     cert = writeServerCertificate(dir, 'first', ca, leaf);
   });
@@ -83,7 +72,7 @@ describe('TlsCertificateSecret', () => {
   test('keeps the revision for the same chain and changes it for a new chain', () => {
     // GIVEN the same certificate loaded twice, and a new leaf for the same key
     const again = writeServerCertificate(dir, 'again', ca, { certPem: cert.leaf.pem, keyPem });
-    const renewed = writeServerCertificate(dir, 'renewed', ca, makeLeaf(ca, { keyPem }));
+    const renewed = writeServerCertificate(dir, 'renewed', ca, issueServerCertificate(ca, HOSTNAME, { ...VALIDITY, keyPem }));
     // WHEN each is synthesized
     const first = onlyResource(synth(cert).json, 'kubernetes_secret_v1');
     const same = onlyResource(synth(again).json, 'kubernetes_secret_v1');

@@ -2,7 +2,8 @@ import { DataResource, Testing } from 'cdktf';
 import { ConfigError } from '../../../lib/config/config-error';
 import { RotationConfig } from '../../../lib/config/load-config';
 import { RancherStack } from '../../../stacks/rancher-stack';
-import { makeCa, makeLeaf, removeDir, tempDir, writeServerCertificate } from '../rotation/support/fixtures';
+import { issueServerCertificate, makePrivateCa, removeDir, tempDir } from '../../support/pki';
+import { HOSTNAME, VALIDITY, writeServerCertificate } from '../rotation/support/fixtures';
 
 // GIVEN a configuration whose values passed the loader (or were built by hand)
 // WHEN a construct rejects one of them THEN the stack reports it as one
@@ -13,8 +14,8 @@ describe('RancherStack', () => {
 
   beforeAll(() => {
     dir = tempDir();
-    const ca = makeCa('Stack');
-    const certificate = writeServerCertificate(dir, 'server', ca, makeLeaf(ca));
+    const ca = makePrivateCa('Stack', VALIDITY);
+    const certificate = writeServerCertificate(dir, 'server', ca, issueServerCertificate(ca, HOSTNAME, VALIDITY));
     base = {
       file: '/etc/cert-rotation/cert-rotation.yaml',
       rancher: {

@@ -1,91 +1,40 @@
 /**
- * Certificates generated at test time (lib/pki/issue.ts), written to a fresh
- * temporary directory, loaded with loadServerCertificate, and helpers to read
- * synthesized stacks.
+ * What the construct tests share: the fixed time they judge certificates at,
+ * the seed-004 files of a certificate loaded as the app loads them, and
+ * helpers to read synthesized stacks. The certificates come from
+ * test/support/pki.
  */
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { App, Testing, TerraformStack } from 'cdktf';
-import { generateCa, generateLeaf, IssuedCertificate, loadServerCertificate, ServerCertificate } from '../../../../lib/pki';
+import { IssuedCertificate, loadServerCertificate, ServerCertificate } from '../../../../lib/pki';
+import { PrivateCa, writeRancherFiles } from '../../../support/pki';
 
 /** The time of every check. */
 export const NOW = new Date('2025-06-01T00:00:00Z');
-const NOT_BEFORE = new Date('2025-01-01T00:00:00Z');
-const NOT_AFTER = new Date('2026-01-01T00:00:00Z');
+/** The validity of every CA and certificate of these tests. */
+export const VALIDITY = { notBefore: new Date('2025-01-01T00:00:00Z'), notAfter: new Date('2026-01-01T00:00:00Z') };
 const RENEW_BEFORE = 30 * 24 * 60 * 60 * 1000;
 
 export const HOSTNAME = 'rancher.example.com';
 
-/** A private CA: a root and an intermediate that signs server certificates. */
-export interface TestCa {
-  readonly root: IssuedCertificate;
-  readonly intermediate: IssuedCertificate;
-}
-
-/** A fresh temporary directory, removed by {@link removeDir}. */
-export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'cert-rotation-unit-'));
-}
-
-export function removeDir(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
-/** A root CA and an intermediate, named after `name`. */
-export function makeCa(name: string, notAfter: Date = NOT_AFTER): TestCa {
-  const root = generateCa({ commonName: `${name} Root CA`, organization: 'cert-rotation tests', notBefore: NOT_BEFORE, notAfter });
-  const intermediate = generateCa({
-    commonName: `${name} Intermediate CA`,
-    organization: 'cert-rotation tests',
-    notBefore: NOT_BEFORE,
-    notAfter,
-    issuer: root,
-    pathLength: 0,
-  });
-  return { root, intermediate };
-}
-
-/** A server certificate for `hostname`, signed by the CA's intermediate. */
-export function makeLeaf(ca: TestCa, options: { hostname?: string; keyPem?: string; notAfter?: Date } = {}): IssuedCertificate {
-  const hostname = options.hostname ?? HOSTNAME;
-  return generateLeaf({
-    commonName: hostname,
-    dnsNames: [hostname],
-    notBefore: NOT_BEFORE,
-    notAfter: options.notAfter ?? NOT_AFTER,
-    issuer: ca.intermediate,
-    keyPem: options.keyPem,
-  });
-}
-
 /**
- * Writes tls.crt (leaf + intermediate), tls.key and, when `withCa`, cacerts.pem
- * (intermediate, then root) into `dir/<name>/` and loads them.
+ * Writes tls.crt (leaf + intermediate), tls.key and cacerts.pem (intermediate,
+ * then root) into `dir/<name>/` and loads them at {@link NOW}, with cacerts.pem
+ * unless `withCa` is false.
  */
 export function writeServerCertificate(
   dir: string,
   name: string,
-  ca: TestCa,
+  ca: PrivateCa,
   leaf: IssuedCertificate,
   options: { withCa?: boolean; hostname?: string } = {},
 ): ServerCertificate {
-  const sub = path.join(dir, name);
-  fs.mkdirSync(sub, { recursive: true });
-  const certFile = path.join(sub, 'tls.crt');
-  const keyFile = path.join(sub, 'tls.key');
-  const caFile = path.join(sub, 'cacerts.pem');
-  fs.writeFileSync(certFile, leaf.certPem + ca.intermediate.certPem);
-  fs.writeFileSync(keyFile, leaf.keyPem, { mode: 0o600 });
-  const withCa = options.withCa ?? true;
-  if (withCa) {
-    fs.writeFileSync(caFile, ca.intermediate.certPem + ca.root.certPem);
-  }
+  const files = writeRancherFiles(path.join(dir, name), ca, HOSTNAME, { leaf });
   return loadServerCertificate({
-    certFile,
-    keyFile,
-    ...(withCa ? { caFile } : {}),
+    certFile: files.certFile,
+    keyFile: files.keyFile,
+    ...(options.withCa ?? true ? { caFile: files.caFile } : {}),
     hostname: options.hostname ?? HOSTNAME,
     now: NOW,
     renewBefore: RENEW_BEFORE,
@@ -143,11 +92,4 @@ export function changedResources(before: SynthesizedStack, after: SynthesizedSta
     }
   }
   return changed;
-}
-
-/** The base64 body lines of a PEM key, to prove that no part of it is in a text. */
-export function pemBodyLines(pem: string): string[] {
-  return pem
-    .split('\n')
-    .filter((line) => line.length > 0 && !line.startsWith('-----'));
 }

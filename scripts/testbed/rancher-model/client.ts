@@ -1,7 +1,11 @@
+/**
+ * The Rancher model of the test bed as agents and reviewers see it: what it
+ * serves, what it logged, and the secrets of its cluster.
+ */
 import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import { kubeGet, loadTestbedEnv } from './testbed';
+import { kubeGet, loadTestbedEnv } from '../client';
 
 /** One line of the Rancher model's log ($TESTBED_DIR/rancher-model/events.jsonl). */
 export interface ModelEvent {

@@ -1,8 +1,13 @@
+/**
+ * The client of the local test bed (scripts/testbed/testbed up), for the
+ * integration tests and the demo: its env file, its clusters' API servers,
+ * and its real kubectl and helm.
+ */
 import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
+export const REPO_ROOT = path.resolve(__dirname, '../..');
 
 /**
  * Reads the env file that `scripts/testbed/testbed up` writes. Throws (never
@@ -88,6 +93,12 @@ export function kubeSend(cluster: number, method: string, apiPath: string, body?
 export function kubectl(cluster: number, args: string[], opts: { ok?: number[]; input?: string } = {}): RunResult {
   const tb = loadTestbedEnv();
   return run(tb.TESTBED_KUBECTL, ['--kubeconfig', path.join(tb.TESTBED_DIR, 'clusters', String(cluster), 'kubeconfig'), ...args], { env: testbedProcessEnv(), ...opts });
+}
+
+/** Runs the test bed's real helm against cluster `cluster` (1-based). */
+export function helm(cluster: number, args: string[], ok = [0]): RunResult {
+  const tb = loadTestbedEnv();
+  return run(tb.TESTBED_HELM, [...args, '--kubeconfig', tb.KUBECONFIG, '--kube-context', `testbed-${cluster}`], { env: testbedProcessEnv(), ok });
 }
 
 /** Polls `check` every 200 ms until it returns a value other than undefined/false; throws with `what` after `seconds`. */
