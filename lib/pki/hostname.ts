@@ -1,6 +1,12 @@
 /**
  * Server identity checks per RFC 6125 §6.4: does a certificate cover the host
  * clients connect to?
+ *
+ * Written here rather than with Node's `X509Certificate.checkHost` because
+ * that (OpenSSL's X509_check_host) answers differently on two inputs we test:
+ * a host with a leading dot (`.example.com`) matches `*.example.com` there, as
+ * "any subdomain", and a SAN with a trailing dot (`rancher.example.com.`)
+ * matches nothing there, while RFC 6125 ignores the dot.
  */
 import { isIP } from 'net';
 import type { CertificateInfo } from './certificate';

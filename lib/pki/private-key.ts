@@ -4,7 +4,7 @@
  *
  * Nothing here returns, logs or puts into an error message any key material.
  */
-import { createPrivateKey, createPublicKey, KeyObject } from 'crypto';
+import { createPrivateKey, KeyObject } from 'crypto';
 import { CertificateInfo, openSslReason } from './certificate';
 import { CertificateInputError } from './errors';
 import { splitPem } from './pem';
@@ -81,11 +81,13 @@ export function parsePrivateKey(text: string | Buffer, file: string, field: stri
 }
 
 /**
- * True when the private key belongs to the certificate: their public keys
- * (SubjectPublicKeyInfo DER) are equal.
+ * True when the private key belongs to the certificate (Node's
+ * `X509Certificate.checkPrivateKey`: the key pair is consistent). A key of
+ * another type than the certificate's public key never matches.
  */
 export function keyMatchesCertificate(key: KeyObject, cert: CertificateInfo): boolean {
-  const fromKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  const fromCert = cert.x509.publicKey.export({ type: 'spki', format: 'der' });
-  return fromKey.equals(fromCert);
+  if (key.asymmetricKeyType !== cert.x509.publicKey.asymmetricKeyType) {
+    return false;
+  }
+  return cert.x509.checkPrivateKey(key);
 }
