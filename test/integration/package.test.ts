@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { makePrivateCa, RancherFiles, writeRancherFiles } from '../fixtures/rancher-pki';
+import { makePrivateCa, RancherFiles, writeRancherFiles } from '../support/pki';
 import { expectNoKey } from './support/terraform';
-import { REPO_ROOT, run, RunResult } from './support/testbed';
+import { REPO_ROOT, run, RunResult } from '../../scripts/testbed/client';
 
 // GIVEN the tarball `npm pack` builds, WHEN a fresh cdktf project installs it
 // and synthesizes a rotation written the way the README shows, THEN the package
