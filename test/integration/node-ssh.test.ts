@@ -5,8 +5,8 @@ import { loadTestbedEnv } from '../../scripts/testbed/client';
 
 // Node steps run over real SSH: Terraform's remote-exec reaches each stand-in
 // node's sshd on loopback, where `systemctl` and `rke2` are recorders. Two
-// nodes in order, as RKE2's certificate rotation is run on one server at a
-// time (https://docs.rke2.io/security/certificates).
+// nodes in order: RKE2's certificate rotation (stop, rotate, start; see
+// https://docs.rke2.io/security/certificates) on one server after the other.
 describe('remote-exec over SSH to the stand-in nodes', () => {
   const env = loadTestbedEnv();
   const ws = new Workspace('node-ssh');
