@@ -31,6 +31,9 @@ const CONFIG_FIELD_OF_PROP: Record<string, string> = {
  *
  * A construct that rejects a value throws a {@link ConfigError} naming the
  * configuration file and the field the value came from.
+ *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
+ * @see https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/manage-clusters/rotate-certificates
  */
 export class RancherStack extends TerraformStack {
   readonly rotation: RancherServerRotation;

@@ -80,10 +80,11 @@ export function verifyChain(certs: CertificateInfo[], file: string, field: strin
 }
 
 /**
- * Checks a Rancher CA bundle (`cacerts.pem`, seed 004 §2): only CA
- * certificates, intermediate(s) first, each signed by the next, the last one a
- * self-signed root.
+ * Checks a Rancher CA bundle (`cacerts.pem`, the `tls-ca` secret of Rancher's
+ * certificate update procedure): only CA certificates, intermediate(s) first,
+ * each signed by the next, the last one a self-signed root.
  *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  * @param cas the certificates in file order
  * @param file the file name for error messages
  * @param field the field for error messages (default `cacerts.pem`)

@@ -1,13 +1,15 @@
 /**
- * The Rancher server certificate as seed 004 describes it: `tls.crt` (server
- * certificate and intermediates) with `tls.key` for the `tls-rancher-ingress`
- * secret, and optionally `cacerts.pem` (intermediates, then root) for the
- * `tls-ca` secret and `CATTLE_CA_CHECKSUM`.
+ * The Rancher server certificate as Rancher's certificate update procedure
+ * asks for it: `tls.crt` (server certificate and intermediates) with `tls.key`
+ * for the `tls-rancher-ingress` secret, and optionally `cacerts.pem`
+ * (intermediates, then root) for the `tls-ca` secret and `CATTLE_CA_CHECKSUM`.
  *
  * {@link loadServerCertificate} reads the files and runs every check of this
  * library; constructs and the config loader use what it returns and nothing
  * else. The private key is read only to check that it matches; it is never
  * returned, logged or quoted.
+ *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */
 import { readFileSync } from 'fs';
 import { CaBundle } from './ca-bundle';
@@ -72,7 +74,7 @@ export const CertificateWarningIds = {
   EXPIRES_SOON: 'cert-rotation:expiresSoon',
   /** The served chain stops before an intermediate that only cacerts.pem holds. */
   INTERMEDIATE_NOT_SERVED: 'cert-rotation:intermediateNotServed',
-  /** cacerts.pem holds only the root although an intermediate signed the server certificate (seed 004 §2). */
+  /** cacerts.pem holds only the root although an intermediate signed the server certificate (Rancher wants the intermediate(s), then the root, in `tls-ca`). */
   INTERMEDIATE_NOT_IN_CA_BUNDLE: 'cert-rotation:intermediateNotInCaBundle',
   /** tls.crt also holds a private key, which is left out. */
   KEY_IN_CERTIFICATE_FILE: 'cert-rotation:keyInCertificateFile',

@@ -42,8 +42,8 @@ export interface AgentCaChecksumProps extends RotationBaseProps {
 
 /**
  * Makes the Rancher agents of ONE downstream cluster trust a new CA (the
- * "update the checksum by hand" method of Rancher's certificate update
- * procedure): sets `CATTLE_CA_CHECKSUM` on the `cattle-cluster-agent`
+ * manual-checksum method of Rancher's certificate update procedure, when it
+ * reconfigures the agents to trust the new CA): sets `CATTLE_CA_CHECKSUM` on the `cattle-cluster-agent`
  * Deployment and the `cattle-node-agent` DaemonSet with `kubernetes_env`, each
  * with its own field manager and `force`. Changing the env var changes the pod
  * template, so the agents roll.

@@ -210,8 +210,9 @@ export interface RancherHelmValuesProps extends Pick<RotationBaseProps, 'depends
 /**
  * Sets Rancher's chart values for a custom certificate:
  * `ingress.tls.source=secret`, `privateCA=<bool>` and `hostname=<hostname>`,
- * keeping every other value and the deployed chart version. The provider is
- * the release's own (`RancherRelease.managed({ provider })`).
+ * keeping every other value and the deployed chart version: the step of
+ * Rancher's certificate update procedure that reconfigures the Helm release.
+ * The provider is the release's own (`RancherRelease.managed({ provider })`).
  *
  * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */

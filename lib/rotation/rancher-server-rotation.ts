@@ -32,7 +32,7 @@ export interface RancherServerRotationProps {
   readonly privateCa?: boolean;
   /**
    * How to set the chart values (`ingress.tls.source=secret`, `privateCA`, `hostname`).
-   * @default - step 3 is skipped (the release already reads the secrets)
+   * @default - the chart values are left as they are (the release already reads the secrets)
    */
   readonly release?: RancherRelease;
   /**
@@ -76,7 +76,13 @@ export interface RancherServerRotationProps {
  * agents' checksum; a new CA changes `tls-ca`, the checksum in every downstream
  * cluster and the restarts. The same certificate plans nothing.
  *
+ * Steps 1–4 are the steps of Rancher's certificate update procedure (the
+ * agents by its manual-checksum method); the restarts of step 5 are the RKE1
+ * workloads Rancher's certificate rotation page restarts, unless
+ * `restartWorkloads` names others.
+ *
  * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
+ * @see https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/manage-clusters/rotate-certificates
  */
 export class RancherServerRotation extends Construct {
   /** Step 1: the ingress certificate Secret. */

@@ -30,7 +30,8 @@ export interface TlsCertificateSecretProps extends RotationBaseProps {
 
 /**
  * A `kubernetes.io/tls` Secret whose private key reaches the cluster only
- * through the write-only `data_wo` attribute (seed 004 §1, `tls-rancher-ingress`).
+ * through the write-only `data_wo` attribute (for Rancher, the
+ * `tls-rancher-ingress` secret of its certificate update procedure).
  *
  * - `tls.crt` is the public PEM chain (leaf first, then intermediates) and
  *   `tls.key` is `file("<absolute keyFile>")`, both in `data_wo` (the provider
@@ -42,6 +43,8 @@ export interface TlsCertificateSecretProps extends RotationBaseProps {
  *   and `cert-rotation.io/chain-sha256`, so the plan shows old → new.
  *
  * Terraform or OpenTofu ≥ 1.11 is needed for write-only attributes.
+ *
+ * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */
 export class TlsCertificateSecret extends Construct {
   /** The `kubernetes_secret_v1` resource, for escape hatches. */

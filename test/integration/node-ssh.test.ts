@@ -5,7 +5,8 @@ import { loadTestbedEnv } from '../../scripts/testbed/client';
 
 // Node steps run over real SSH: Terraform's remote-exec reaches each stand-in
 // node's sshd on loopback, where `systemctl` and `rke2` are recorders. Two
-// nodes in order, as seed 003 rotates RKE2 servers one at a time.
+// nodes in order: RKE2's certificate rotation (stop, rotate, start; see
+// https://docs.rke2.io/security/certificates) on one server after the other.
 describe('remote-exec over SSH to the stand-in nodes', () => {
   const env = loadTestbedEnv();
   const ws = new Workspace('node-ssh');

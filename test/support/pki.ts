@@ -4,7 +4,7 @@
  * - in process, with the package's own issuer (lib/pki generateCa and
  *   generateLeaf, RSA): a private CA as Rancher's docs expect it (a root and
  *   an intermediate that signs servers), server certificates, and the three
- *   files of seed 004 (tls.crt, tls.key, cacerts.pem);
+ *   files Rancher's certificate update takes (tls.crt, tls.key, cacerts.pem);
  * - with the real openssl CLI (./openssl, exported from here): known-answer
  *   fixtures of every key type with exact dates, and openssl's own view of a
  *   certificate to compare lib/pki with;
@@ -91,7 +91,7 @@ export function issueServerCertificate(ca: PrivateCa, hostname: string, options:
   });
 }
 
-/** The files of seed 004 as {@link writeRancherFiles} wrote them, and their text. */
+/** The files of Rancher's certificate update as {@link writeRancherFiles} wrote them, and their text. */
 export interface RancherFiles {
   readonly certFile: string;
   readonly keyFile: string;
@@ -102,7 +102,7 @@ export interface RancherFiles {
 }
 
 /**
- * Writes the three files of seed 004 into `dir`: tls.crt (leaf, intermediate),
+ * Writes the three files of Rancher's certificate update into `dir`: tls.crt (leaf, intermediate),
  * tls.key (mode 0600) and cacerts.pem (intermediate, root). The leaf is
  * `options.leaf`, or a server certificate for `hostname` issued with `options`.
  */

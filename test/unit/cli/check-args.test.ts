@@ -33,7 +33,7 @@ describe('check: command line', () => {
     ]);
   });
 
-  test('every preset maps to the directory of the seeds', () => {
+  test('every preset maps to the directory the distribution keeps its certificates in', () => {
     const dirs = ['rke', 'kubeadm', 'rke2-server', 'rke2-agent', 'k3s-server'].map((p) => options('--preset', p).paths[0].path);
     expect(dirs).toEqual([
       '/etc/kubernetes/ssl',

@@ -22,7 +22,7 @@ function listen(s: net.Server): Promise<number> {
 beforeAll(async () => {
   trees = buildNodeTrees();
   const f = trees.fixtures;
-  // A chain as seed 004 serves it: server leaf, intermediate CA, root CA.
+  // A chain as Rancher's ingress serves it after a certificate update: server leaf, intermediate CA, root CA.
   const root: OpensslIssued = f.ca({ subject: '/CN=ingress-root', keyType: 'rsa', notAfterDays: 3650 });
   const inter = f.intermediate(root, { subject: '/CN=ingress-intermediate', keyType: 'rsa', notAfterDays: 3000 });
   const leaf = f.leaf(inter, { subject: '/CN=rancher.example.com', keyType: 'ec-p256', notAfterDays: 13, san: ['DNS:rancher.example.com', 'IP:127.0.0.1'] });

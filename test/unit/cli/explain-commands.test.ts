@@ -2,7 +2,7 @@ import { explainPlan } from '../../../lib/cli/explain/analyze';
 import { parsePlan } from '../../../lib/cli/explain/plan-json';
 import { explainObject, loadPlan, planPath, planText, runExplainCli, section } from './fixtures/plans/plans';
 
-// GIVEN the real plan of seed 003 as commands (three servers one at a time,
+// GIVEN the real plan of RKE2's certificate rotation as commands (three servers one at a time,
 // two agents after them, a local check last), WHEN explained, THEN the
 // commands come in dependency order, ties broken by address, each with the
 // node it runs on.

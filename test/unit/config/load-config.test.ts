@@ -10,7 +10,7 @@ const NOW = new Date('2026-06-01T00:00:00Z');
 const DAY = 86400_000;
 const HOST = 'rancher.example.com';
 
-// GIVEN a directory with valid seed-004 files and a config pointing at them,
+// GIVEN a directory with valid tls.crt, tls.key and cacerts.pem and a config pointing at them,
 // WHEN one thing is wrong, THEN loadConfig throws a ConfigError naming the
 // config file, the field, the certificate file and a fix.
 describe('loadConfig', () => {

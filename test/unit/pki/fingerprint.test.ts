@@ -16,7 +16,8 @@ describe('sha256Hex', () => {
   });
 });
 
-describe('cattleCaChecksum (seed 004 §4, method 2)', () => {
+// https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
+describe('cattleCaChecksum (the manual-checksum method of Rancher\'s certificate update)', () => {
   let dir: string;
   let chain: OpensslChain;
   let cacerts: string;
@@ -35,7 +36,7 @@ describe('cattleCaChecksum (seed 004 §4, method 2)', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** What an operator gets from `curl …/v3/settings/cacerts | jq -r .value > cacert.tmp; sha256sum cacert.tmp`. */
-  function seedMethod2(settingValue: string): string {
+  function manualChecksum(settingValue: string): string {
     const response = path.join(dir, 'settings-cacerts.json');
     fs.writeFileSync(response, JSON.stringify({ type: 'setting', id: 'cacerts', value: settingValue }));
     const tmp = path.join(dir, 'cacert.tmp');
@@ -49,8 +50,8 @@ describe('cattleCaChecksum (seed 004 §4, method 2)', () => {
     expect(cattleCaChecksum(fs.readFileSync(chain.cacertsPem))).toBe(sha256sum(chain.cacertsPem));
   });
 
-  test('GIVEN the setting value Rancher serves (trailing whitespace trimmed) WHEN the seed pipeline runs THEN it equals our checksum', () => {
-    expect(seedMethod2(cacerts.trimEnd())).toBe(cattleCaChecksum(cacerts));
+  test('GIVEN the setting value Rancher serves (trailing whitespace trimmed) WHEN the manual-checksum commands run THEN it equals our checksum', () => {
+    expect(manualChecksum(cacerts.trimEnd())).toBe(cattleCaChecksum(cacerts));
   });
 
   test.each([
@@ -62,7 +63,7 @@ describe('cattleCaChecksum (seed 004 §4, method 2)', () => {
     const normalized = path.join(dir, 'normalized.pem');
     fs.writeFileSync(normalized, text.trimEnd() + '\n');
     expect(cattleCaChecksum(text)).toBe(sha256sum(normalized));
-    expect(cattleCaChecksum(text)).toBe(seedMethod2(text.trimEnd()));
+    expect(cattleCaChecksum(text)).toBe(manualChecksum(text.trimEnd()));
     expect(cattleCaChecksum(text)).toBe(cattleCaChecksum(cacerts));
   });
 

@@ -257,7 +257,7 @@ describe('loadServerCertificate', () => {
       ]);
     });
 
-    test('GIVEN cacerts.pem with only the root while an intermediate signed the leaf WHEN loaded THEN intermediateNotInCaBundle (seed 004 §2)', () => {
+    test('GIVEN cacerts.pem with only the root while an intermediate signed the leaf WHEN loaded THEN intermediateNotInCaBundle (Rancher wants the intermediate(s), then the root, in tls-ca)', () => {
       const caFile = file('root-only.pem', read(ec.rootCert));
       const result = load({ caFile });
       expect(result.warnings.map((w) => w.id)).toEqual(['cert-rotation:intermediateNotInCaBundle']);

@@ -16,7 +16,7 @@ function synth(props: Partial<AgentCaChecksumProps> = {}) {
 }
 
 describe('AgentCaChecksum', () => {
-  test('sets CATTLE_CA_CHECKSUM on the cluster agent Deployment and the node agent DaemonSet (seed 004 §4)', () => {
+  test('sets CATTLE_CA_CHECKSUM on the cluster agent Deployment and the node agent DaemonSet (the manual-checksum method of Rancher\'s certificate update)', () => {
     // GIVEN a checksum WHEN synthesized
     const { text, byKind } = synth();
     // THEN both agents get the env var in their container, with force and their own field manager

@@ -22,7 +22,7 @@ describe('RancherCaSecret', () => {
     return { ca, json: synthJson(stack), text: Testing.synth(stack) };
   }
 
-  test('writes cattle-system/tls-ca with cacerts.pem as plain data (seed 004 §2)', () => {
+  test('writes cattle-system/tls-ca with cacerts.pem as plain data (the CA secret of Rancher\'s certificate update)', () => {
     // GIVEN a CA bundle (intermediate, then root) WHEN synthesized
     const { text } = synth();
     // THEN the generic secret holds it under cacerts.pem

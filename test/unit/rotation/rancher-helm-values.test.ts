@@ -22,7 +22,7 @@ function synth(props: Partial<RancherHelmValuesProps> = {}) {
 }
 
 describe('RancherHelmValues, managed release', () => {
-  test('sets the three values on a helm_release and keeps the others (seed 004 §3)', () => {
+  test('sets the three values on a helm_release and keeps the others (reconfigure the Helm release, as Rancher\'s certificate update does)', () => {
     // GIVEN a managed release WHEN synthesized
     const { text, values } = synth();
     // THEN helm_release sets ingress.tls.source, privateCA and hostname, reuses values and keeps the version
@@ -76,7 +76,7 @@ describe('RancherHelmValues, external release', () => {
     // GIVEN an external release WHEN synthesized
     const { json, values } = synth({ mode: external });
     const data = onlyResource(json, 'terraform_data');
-    // THEN one local-exec runs the seed's command, with the version pinned
+    // THEN one local-exec runs the helm upgrade of Rancher's certificate update procedure, with the version pinned
     const command =
       'helm upgrade rancher rancher-stable/rancher --namespace cattle-system --version 2.8.5 --reuse-values ' +
       '--set ingress.tls.source=secret --set privateCA=true --set hostname=rancher.example.com';

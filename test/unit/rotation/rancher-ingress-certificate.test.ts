@@ -16,7 +16,7 @@ describe('RancherIngressCertificate', () => {
   });
   afterAll(() => removeDir(dir));
 
-  test('defaults to cattle-system/tls-rancher-ingress (seed 004 §1)', () => {
+  test('defaults to cattle-system/tls-rancher-ingress (the certificate secret of Rancher\'s certificate update)', () => {
     // GIVEN only a certificate WHEN synthesized
     const stack = newStack();
     const ingress = new RancherIngressCertificate(stack, 'ingress', { certificate: cert });

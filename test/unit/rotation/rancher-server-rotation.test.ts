@@ -73,7 +73,7 @@ describe('RancherServerRotation', () => {
     return writeServerCertificate(dir, withCa ? 'current' : 'current-public', ca, leaf, { withCa });
   }
 
-  test('declares every step of seed 004 for a private CA and two downstream clusters', () => {
+  test('declares every step of Rancher\'s certificate update for a private CA and two downstream clusters', () => {
     // GIVEN a certificate from a private CA WHEN the rotation is synthesized
     const cert = current(caA, leafA1);
     const { json, rotation } = build(cert);

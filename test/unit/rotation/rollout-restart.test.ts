@@ -16,7 +16,7 @@ function synth(props: Partial<RolloutRestartProps> = {}, more: Workload[] = []) 
 }
 
 describe('RolloutRestart', () => {
-  test('defaults to the pods seed 000 step 4 restarts', () => {
+  test('defaults to the RKE1 pods Rancher\'s certificate rotation page restarts', () => {
     // GIVEN no workloads WHEN synthesized
     const { annotations } = synth();
     // THEN the seven Rancher workloads are annotated

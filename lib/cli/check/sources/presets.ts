@@ -1,7 +1,11 @@
 /**
- * Where each kind of node keeps its certificates (see the seeds: RKE
- * `/etc/kubernetes/ssl`, kubeadm `/etc/kubernetes/pki`, RKE2 and K3s
- * `/var/lib/rancher/<product>/server/tls` and the RKE2 agent directory).
+ * Where each kind of node keeps its certificates: RKE `/etc/kubernetes/ssl`,
+ * kubeadm `/etc/kubernetes/pki`, RKE2 and K3s
+ * `/var/lib/rancher/<product>/server/tls` and the RKE2 agent directory.
+ *
+ * @see https://rke.docs.rancher.com/cert-mgmt
+ * @see https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/
+ * @see https://docs.rke2.io/security/certificates
  */
 import * as path from 'path';
 

@@ -1,6 +1,10 @@
 /**
- * Certificate trees laid out as the seeds show them on RKE, kubeadm and RKE2
- * nodes, made with the real openssl CLI under a temporary root.
+ * Certificate trees laid out as RKE, kubeadm and RKE2 nodes hold them, made
+ * with the real openssl CLI under a temporary root.
+ *
+ * @see https://rke.docs.rancher.com/cert-mgmt
+ * @see https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/
+ * @see https://docs.rke2.io/security/certificates
  *
  * Dates are relative to {@link NOW}; tests run `check --now` with it.
  */
@@ -29,14 +33,14 @@ export interface NodeTrees {
 /**
  * Builds:
  *
- * RKE `etc/kubernetes/ssl` (RSA; seed 000/001):
+ * RKE `etc/kubernetes/ssl` (RSA):
  *   kube-ca.pem (CA, +3650d), kube-ca-key.pem, kube-apiserver.pem (+20d, warn),
  *   kube-apiserver-key.pem, kube-node.pem (-3d, expired), kube-etcd-10-0-0-1.pem (ECDSA, +300d),
  *   kubecfg-kube-node.yaml
- * kubeadm `etc/kubernetes/pki` (seed 002):
+ * kubeadm `etc/kubernetes/pki`:
  *   ca.crt (RSA CA, +3650d), apiserver.crt (RSA, +200d), apiserver-kubelet-client.crt (RSA, +10d, crit),
  *   sa.key, sa.pub, etcd/ca.crt (Ed25519 CA, +3650d), etcd/server.crt (Ed25519, +100d)
- * RKE2 `var/lib/rancher/rke2/server/tls` (ECDSA P-256; seed 003):
+ * RKE2 `var/lib/rancher/rke2/server/tls` (ECDSA P-256):
  *   server-ca.crt (+3650d), client-ca.crt (+3650d), client-admin.crt (CRLF bundle: leaf +50d, then client-ca),
  *   serving-kube-apiserver.crt (+364d), etcd/server-client.crt (+364d), dynamic-cert.json, random.bin
  * RKE2 `var/lib/rancher/rke2/agent`: client-kubelet.crt (+364d), and containerd/…/expired.crt

@@ -1,6 +1,7 @@
 /**
  * What the construct tests share: the fixed time they judge certificates at,
- * the seed-004 files of a certificate loaded as the app loads them, and
+ * the files Rancher's certificate update takes (tls.crt, tls.key, cacerts.pem)
+ * loaded as the app loads them, and
  * helpers to read synthesized stacks. The certificates come from
  * test/support/pki.
  */
