@@ -12,10 +12,12 @@
  * 2. The same with 10,000 distinct certificates (the leaves re-signed by the CA
  *    with new serial numbers; one file in ten a copy of a sample): every
  *    certificate is parsed.
- * 3. When KUBECONFIG is set (e.g. `source .testbed/env`), creates 1,000
- *    kubernetes.io/tls secrets (distinct leaf + the CA) in a fresh namespace
- *    with client-node, times `check --secrets --namespace NS --output json`,
- *    then deletes the secrets and the namespace.
+ * 3. On the test bed (`set -a; . .testbed/env; set +a`: KUBECONFIG and
+ *    TESTBED_DIR), creates 1,000 kubernetes.io/tls secrets (distinct leaf +
+ *    the CA) in a fresh namespace of cluster 1 with the test bed's own API
+ *    client (the admin certificate), times
+ *    `check --secrets --namespace NS --output json` (KUBECONFIG's current
+ *    context, testbed-1), then deletes the secrets and the namespace.
  *
  * Prints numbers only; asserts nothing. The targets: < 5 s and < 300 MB for
  * 10,000 files on 2 cores.
@@ -25,6 +27,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { KubeClient } from './testbed/rancher-model/kube-client';
 
 const REPO = path.resolve(__dirname, '..');
 const BIN = path.join(REPO, 'bin/cert-rotation.js');
@@ -183,24 +186,21 @@ function report(label: string, m: Measured): void {
   console.log(`  (${m.certificates} certificates, ${(m.stdoutBytes / 1024 / 1024).toFixed(1)} MB of JSON, exit ${m.code})`);
 }
 
-async function benchSecrets(count: number): Promise<void> {
-  const k8s = await import('@kubernetes/client-node');
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
-  const api = kc.makeApiClient(k8s.CoreV1Api);
+async function benchSecrets(count: number, testbedDir: string): Promise<void> {
+  const api = new KubeClient('testbed-1', path.join(testbedDir, 'clusters', '1'));
   const ns = `bench-check-${Date.now().toString(36)}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-check-secrets-'));
   try {
     const samples = makeSamples(dir);
     const key = fs.readFileSync(samples.keyFile).toString('base64');
-    await api.createNamespace({ metadata: { name: ns } });
+    await api.create('/api/v1/namespaces', { metadata: { name: ns } });
     const created = process.hrtime.bigint();
     let next = 0;
     const worker = async () => {
       while (next < count) {
         const i = next++;
         const crt = Buffer.from(distinctCertificate(samples.leafTemplates[i % samples.leafTemplates.length], samples.caKey) + fs.readFileSync(samples.files[0], 'utf8')).toString('base64');
-        await api.createNamespacedSecret(ns, { metadata: { name: `tls-${i}` }, type: 'kubernetes.io/tls', data: { 'tls.crt': crt, 'tls.key': key } });
+        await api.create(`/api/v1/namespaces/${ns}/secrets`, { metadata: { name: `tls-${i}` }, type: 'kubernetes.io/tls', data: { 'tls.crt': crt, 'tls.key': key } });
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
@@ -211,8 +211,8 @@ async function benchSecrets(count: number): Promise<void> {
     console.log(`  (${m.certificates} certificates, exit ${m.code})`);
   } finally {
     // The test bed runs no controller manager: delete the secrets, the namespace then stays Terminating, empty.
-    await api.deleteCollectionNamespacedSecret(ns).catch((err: unknown) => console.error(`cleanup: cannot delete the secrets of ${ns}: ${String(err)}`));
-    await api.deleteNamespace(ns).catch((err: unknown) => console.error(`cleanup: cannot delete namespace ${ns}: ${String(err)}`));
+    await api.request('DELETE', `/api/v1/namespaces/${ns}/secrets`).catch((err: unknown) => console.error(`cleanup: cannot delete the secrets of ${ns}: ${String(err)}`));
+    await api.request('DELETE', `/api/v1/namespaces/${ns}`).catch((err: unknown) => console.error(`cleanup: cannot delete namespace ${ns}: ${String(err)}`));
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -223,10 +223,10 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   await benchFiles(argValue('--files', 10_000));
-  if (process.env.KUBECONFIG) {
-    await benchSecrets(argValue('--secrets', 1_000));
+  if (process.env.KUBECONFIG && process.env.TESTBED_DIR) {
+    await benchSecrets(argValue('--secrets', 1_000), process.env.TESTBED_DIR);
   } else {
-    console.log('check --secrets: not run (set KUBECONFIG, e.g. `source .testbed/env`)');
+    console.log('check --secrets: not run (needs the test bed: `set -a; . .testbed/env; set +a`)');
   }
 }
 

@@ -8,10 +8,9 @@ import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import * as k8s from '@kubernetes/client-node';
 import { run } from '../../lib/cli/main';
 import { OpensslFixtures } from '../support/pki';
-import { loadTestbedEnv } from '../../scripts/testbed/client';
+import { kubeSend, loadTestbedEnv } from '../../scripts/testbed/client';
 
 interface JsonReport {
   status: string;
@@ -52,7 +51,6 @@ async function check(...argv: string[]): Promise<{ code: number; report: JsonRep
 const b64 = (file: string) => fs.readFileSync(file).toString('base64');
 
 let env: Record<string, string>;
-let api: k8s.CoreV1Api;
 let namespace: string;
 let work: string;
 /** The time the secrets' certificates are dated from; the checks run `--now` at it. */
@@ -60,10 +58,6 @@ let now: Date;
 
 beforeAll(async () => {
   env = loadTestbedEnv();
-  const kc = new k8s.KubeConfig();
-  kc.loadFromFile(env.KUBECONFIG);
-  kc.setCurrentContext('testbed-1');
-  api = kc.makeApiClient(k8s.CoreV1Api);
   namespace = `check-it-${Date.now().toString(36)}`;
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'check-it-'));
   now = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -75,24 +69,22 @@ beforeAll(async () => {
   const ingress = f.leaf(intermediate, { subject: '/CN=rancher.example.com', keyType: 'rsa', notAfterDays: 40, san: ['DNS:rancher.example.com'] });
   const ecdsa = f.leaf(root, { subject: '/CN=web.example.com', keyType: 'ec-p256', notAfterDays: 10, san: ['DNS:web.example.com'] });
 
-  await api.createNamespace({ metadata: { name: namespace } });
-  const tls = (name: string, data: Record<string, string>): k8s.V1Secret => ({ metadata: { name, namespace }, type: 'kubernetes.io/tls', data });
-  await api.createNamespacedSecret(namespace, tls('tls-rancher-ingress', { 'tls.crt': Buffer.from(fs.readFileSync(ingress.cert, 'utf8') + fs.readFileSync(intermediate.cert, 'utf8')).toString('base64'), 'tls.key': b64(ingress.key) }));
-  await api.createNamespacedSecret(namespace, tls('web-ecdsa', { 'tls.crt': b64(ecdsa.cert), 'tls.key': b64(ecdsa.key), 'ca.crt': b64(root.cert) }));
-  await api.createNamespacedSecret(namespace, {
-    metadata: { name: 'tls-ca', namespace },
-    type: 'Opaque',
-    data: { 'cacerts.pem': Buffer.from(fs.readFileSync(intermediate.cert, 'utf8') + fs.readFileSync(root.cert, 'utf8')).toString('base64') },
-  });
-  await api.createNamespacedSecret(namespace, { metadata: { name: 'unrelated', namespace }, type: 'Opaque', data: { 'ca.crt': b64(root.cert) } });
+  // Written with the test bed's admin certificate (cluster 1 is context testbed-1), read by check through the kubeconfig.
+  kubeSend(1, 'POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+  const secret = (name: string, type: string, data: Record<string, string>) =>
+    kubeSend(1, 'POST', `/api/v1/namespaces/${namespace}/secrets`, { metadata: { name, namespace }, type, data });
+  secret('tls-rancher-ingress', 'kubernetes.io/tls', { 'tls.crt': Buffer.from(fs.readFileSync(ingress.cert, 'utf8') + fs.readFileSync(intermediate.cert, 'utf8')).toString('base64'), 'tls.key': b64(ingress.key) });
+  secret('web-ecdsa', 'kubernetes.io/tls', { 'tls.crt': b64(ecdsa.cert), 'tls.key': b64(ecdsa.key), 'ca.crt': b64(root.cert) });
+  secret('tls-ca', 'Opaque', { 'cacerts.pem': Buffer.from(fs.readFileSync(intermediate.cert, 'utf8') + fs.readFileSync(root.cert, 'utf8')).toString('base64') });
+  secret('unrelated', 'Opaque', { 'ca.crt': b64(root.cert) });
 }, 60_000);
 
-afterAll(async () => {
+afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
-  if (api && namespace) {
+  if (env && namespace) {
     // The test bed runs no controller manager: delete the secrets explicitly; the namespace then stays Terminating, empty.
-    await api.deleteCollectionNamespacedSecret(namespace);
-    await api.deleteNamespace(namespace);
+    kubeSend(1, 'DELETE', `/api/v1/namespaces/${namespace}/secrets`);
+    kubeSend(1, 'DELETE', `/api/v1/namespaces/${namespace}`);
   }
 });
 

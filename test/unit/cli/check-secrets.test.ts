@@ -8,6 +8,7 @@ import {
   SecretLister,
   SecretPage,
 } from '../../../lib/cli/check/sources/secrets';
+import { KubeApiError } from '../../../lib/cli/kube/client';
 import { report, runCli } from './support/run-cli';
 import { buildNodeTrees, NodeTrees, removeTrees } from './support/trees';
 
@@ -51,7 +52,7 @@ class FakeLister implements SecretLister {
     );
     const offset = req.continueToken ? Number(req.continueToken.replace('token-', '')) : 0;
     if (this.failAt && this.failAt.fieldSelector === req.fieldSelector && offset / req.limit === this.failAt.page) {
-      throw Object.assign(new Error('HTTP request failed'), { statusCode: 410, body: { message: 'The provided continue parameter is too old' } });
+      throw new KubeApiError(410, { kind: 'Status', message: 'The provided continue parameter is too old' });
     }
     const items = matching.slice(offset, offset + req.limit);
     const next = offset + req.limit < matching.length ? `token-${offset + req.limit}` : undefined;
@@ -137,10 +138,11 @@ describe('check --secrets (against an in-memory lister)', () => {
   });
 
   test('describeKubeError reads HTTP errors and network errors', () => {
-    expect(describeKubeError({ statusCode: 403, body: { message: 'secrets is forbidden: User "x" cannot list resource "secrets"' } })).toBe(
+    expect(describeKubeError(new KubeApiError(403, { kind: 'Status', message: 'secrets is forbidden: User "x" cannot list resource "secrets"' }))).toBe(
       'the API server answered HTTP 403: secrets is forbidden: User "x" cannot list resource "secrets"',
     );
-    expect(describeKubeError({ statusCode: 500 })).toBe('the API server answered HTTP 500');
+    expect(describeKubeError(new KubeApiError(500, ''))).toBe('the API server answered HTTP 500');
+    expect(describeKubeError(new KubeApiError(502, '<html>Bad Gateway</html>\n'))).toBe('the API server answered HTTP 502: <html>Bad Gateway</html>');
     expect(describeKubeError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('connect ECONNREFUSED 127.0.0.1:1');
   });
 });

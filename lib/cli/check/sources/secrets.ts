@@ -10,7 +10,8 @@
  * so clusters with thousands of secrets are read in a few requests and only
  * the matching secrets are transferred. Key material (`tls.key`) is never decoded.
  */
-import type * as k8s from '@kubernetes/client-node';
+import { KubeApiError, KubeClient } from '../../kube/client';
+import { loadKubeconfig, selectContext } from '../../kube/kubeconfig';
 import { extractCertificates } from '../extract';
 import { emptyResult, mergeResults, SourceResult } from '../model';
 
@@ -109,16 +110,14 @@ function finish(secrets: Map<string, SecretLike>, source: string, result: Source
   return result;
 }
 
-/** A one-line reason from a client-node error (HTTP status and the API's message, or the network error). */
+/** A one-line reason from a client error: the HTTP status and the API's message, or the network error. */
 export function describeKubeError(err: unknown): string {
-  const e = err as { statusCode?: number; body?: unknown; code?: string; message?: string };
-  if (typeof e?.statusCode === 'number') {
-    const body = e.body as { message?: string; reason?: string } | string | undefined;
-    const detail = typeof body === 'object' && body ? body.message ?? body.reason : typeof body === 'string' ? body.slice(0, 200) : undefined;
-    return `the API server answered HTTP ${e.statusCode}${detail ? `: ${detail}` : ''}`;
+  if (err instanceof KubeApiError) {
+    return err.message;
   }
+  const e = err as { code?: string; message?: string };
   if (e?.code && e.message) {
-    return `${e.message.replace(/^Error: /, '')}`;
+    return e.message.replace(/^Error: /, '');
   }
   return err instanceof Error ? err.message : String(err);
 }
@@ -134,49 +133,18 @@ export interface KubernetesSecretListerOptions {
 }
 
 /**
- * A lister that talks to the cluster of a kubeconfig context through
- * `@kubernetes/client-node` (loaded only when secrets are checked, since it is
- * slow to load).
+ * A lister that talks to the cluster of a kubeconfig context through {@link KubeClient}.
  *
  * @throws Error naming the kubeconfig or context when they cannot be loaded
  */
 export async function kubernetesSecretLister(options: KubernetesSecretListerOptions = {}): Promise<SecretLister> {
-  const client: typeof k8s = await import('@kubernetes/client-node');
-  const kc = new client.KubeConfig();
-  const what = options.kubeconfig ? `kubeconfig ${options.kubeconfig}` : 'the default kubeconfig';
-  try {
-    if (options.kubeconfig) {
-      kc.loadFromFile(options.kubeconfig);
-    } else {
-      kc.loadFromDefault();
-    }
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the file does not exist' : (err as Error).message;
-    throw new Error(`cannot load ${what}: ${reason}`);
-  }
-  if (options.context) {
-    if (!kc.getContextObject(options.context)) {
-      const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
-      throw new Error(`${what} has no context '${options.context}' (contexts: ${known})`);
-    }
-    kc.setCurrentContext(options.context);
-  }
-  const context = kc.getCurrentContext();
-  if (!kc.getCurrentCluster()) {
-    throw new Error(`${what}: context '${context || '(none)'}' names no cluster; pass --context with a context that has one`);
-  }
-  const api = kc.makeApiClient(client.CoreV1Api);
-  const timeout = options.timeoutMs ?? 30_000;
-  api.addInterceptor((requestOptions) => {
-    requestOptions.timeout = timeout;
-  });
+  const config = loadKubeconfig({ file: options.kubeconfig });
+  const client = new KubeClient(selectContext(config, options.context), { timeoutMs: options.timeoutMs });
   return {
-    context,
-    async list(req: SecretListRequest): Promise<SecretPage> {
-      const { body } = req.namespace
-        ? await api.listNamespacedSecret(req.namespace, undefined, undefined, req.continueToken, req.fieldSelector, undefined, req.limit)
-        : await api.listSecretForAllNamespaces(undefined, req.continueToken, req.fieldSelector, undefined, req.limit);
-      return { items: body.items, continueToken: body.metadata?._continue };
+    context: client.context,
+    list(req: SecretListRequest): Promise<SecretPage> {
+      const apiPath = req.namespace ? `/api/v1/namespaces/${encodeURIComponent(req.namespace)}/secrets` : '/api/v1/secrets';
+      return client.listPage<SecretLike>(apiPath, { fieldSelector: req.fieldSelector, limit: req.limit, continueToken: req.continueToken });
     },
   };
 }
