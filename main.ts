@@ -7,7 +7,28 @@ import { ConfigError } from './lib/config/config-error';
 import { loadConfig } from './lib/config/load-config';
 import { RancherStack } from './stacks/rancher-stack';
 
+/**
+ * With TF_LOG (or TF_LOG_PROVIDER) at DEBUG or TRACE, the Kubernetes provider
+ * logs request bodies, which carry the private key the write-only attribute
+ * keeps out of plan and state. Refuse, unless the person running it says they
+ * accept that the log holds the key.
+ */
+function refuseKeyLeakingLogs(): void {
+  for (const name of ['TF_LOG', 'TF_LOG_PROVIDER', 'TF_LOG_PROVIDER_KUBERNETES']) {
+    const level = (process.env[name] ?? '').trim().toUpperCase();
+    if ((level === 'DEBUG' || level === 'TRACE' || level === 'JSON') && process.env.CERT_ROTATION_ALLOW_DEBUG_LOG !== '1') {
+      throw new ConfigError(
+        name,
+        name,
+        `is ${level}: at this level the Kubernetes provider logs request bodies, which hold the private key`,
+        `unset ${name} (or set INFO/WARN/ERROR); to debug anyway with the key in the log, set CERT_ROTATION_ALLOW_DEBUG_LOG=1 and delete the log after`,
+      );
+    }
+  }
+}
+
 function main(): void {
+  refuseKeyLeakingLogs();
   const now = process.env.CERT_ROTATION_NOW ? new Date(process.env.CERT_ROTATION_NOW) : new Date();
   if (Number.isNaN(now.getTime())) {
     throw new ConfigError('CERT_ROTATION_NOW', 'CERT_ROTATION_NOW', `'${process.env.CERT_ROTATION_NOW}' is not a date`, 'use ISO 8601, e.g. 2026-01-31T00:00:00Z');

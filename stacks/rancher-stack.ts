@@ -3,7 +3,7 @@ import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ConfigError } from '../lib/config/config-error';
 import { RotationConfig } from '../lib/config/load-config';
-import { RotationPropError } from '../lib/rotation/common';
+import { RotationPropError, terraformLiteral } from '../lib/rotation/common';
 import { RancherRelease } from '../lib/rotation/rancher-helm-values';
 import { RancherServerRotation } from '../lib/rotation/rancher-server-rotation';
 import { constrainProvider, kubernetesProvider } from './providers';
@@ -52,32 +52,38 @@ export class RancherStack extends TerraformStack {
   }
 
   private build(config: RotationConfig): RancherServerRotation {
+    // Every text of the configuration file reaches Terraform as a literal: '${…}' in a
+    // context or a version is text, never an expression Terraform evaluates.
+    const lit = terraformLiteral;
+    const opt = (text: string | undefined) => (text === undefined ? undefined : lit(text));
     const r = config.rancher;
-    const serverProvider = kubernetesProvider(this, 'rancher', r);
+    const server = { kubeconfig: lit(r.kubeconfig), context: opt(r.context) };
+    const serverProvider = kubernetesProvider(this, 'rancher', server);
 
     let release: RancherRelease | undefined;
-    if (r.release?.mode === 'managed') {
+    const rel = r.release;
+    if (rel?.mode === 'managed') {
       constrainProvider(this, 'helm');
       const helm = new HelmProvider(this, 'helm', {
-        kubernetes: { configPath: r.kubeconfig, configContext: r.context },
+        kubernetes: { configPath: server.kubeconfig, configContext: server.context },
       });
       release = RancherRelease.managed({
-        name: r.release.name,
-        namespace: r.release.namespace,
-        chart: r.release.chart,
-        repository: r.release.repository,
-        version: r.release.version,
+        name: lit(rel.name),
+        namespace: rel.namespace,
+        chart: lit(rel.chart),
+        repository: opt(rel.repository),
+        version: lit(rel.version),
         provider: helm,
       });
-    } else if (r.release?.mode === 'external') {
+    } else if (rel?.mode === 'external') {
       release = RancherRelease.external({
-        release: r.release.name,
-        namespace: r.release.namespace,
-        chart: r.release.chart,
-        deployedVersion: r.release.version,
-        kubeconfig: r.kubeconfig,
-        context: r.context,
-        helmBinary: r.release.helmBinary,
+        release: lit(rel.name),
+        namespace: rel.namespace,
+        chart: lit(rel.chart),
+        deployedVersion: lit(rel.version),
+        kubeconfig: server.kubeconfig,
+        context: server.context,
+        helmBinary: lit(rel.helmBinary),
       });
     }
 
@@ -89,7 +95,7 @@ export class RancherStack extends TerraformStack {
       serverProvider,
       downstream: config.downstream.map((d) => ({
         name: d.name,
-        provider: kubernetesProvider(this, `downstream-${d.name}`, d, d.name.replace(/-/g, '_')),
+        provider: kubernetesProvider(this, `downstream-${d.name}`, { kubeconfig: lit(d.kubeconfig), context: opt(d.context) }, d.name.replace(/-/g, '_')),
       })),
       restartWorkloads: r.restartWorkloads ? [...r.restartWorkloads] : undefined,
     });

@@ -46,6 +46,9 @@ export interface LoadConfigOptions {
   readonly now: Date;
 }
 
+/** A configuration file is a few hundred bytes; anything far larger is not one. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /**
  * Reads and validates a configuration file. Every error names the file, the
  * field and the fix; nothing is deployed when one is thrown.
@@ -55,12 +58,25 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
   if (!fs.existsSync(abs)) {
     throw new ConfigError(abs, '(file)', 'the configuration file does not exist', 'create it (see README, "Configuration") or pass its path with CERT_ROTATION_CONFIG');
   }
+  if (!fs.statSync(abs).isFile()) {
+    throw new ConfigError(abs, '(file)', 'is a directory, not a configuration file', 'pass the path of the YAML file itself, e.g. cert-rotation.yaml inside it');
+  }
+  if (fs.statSync(abs).size > MAX_CONFIG_BYTES) {
+    throw new ConfigError(abs, '(file)', `is ${fs.statSync(abs).size} bytes, more than a configuration file needs (${MAX_CONFIG_BYTES})`, 'point CERT_ROTATION_CONFIG at the cert-rotation.yaml file');
+  }
   const doc = parseDocument(fs.readFileSync(abs, 'utf8'), { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(abs, '(file)', `is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`, 'correct the YAML syntax at the line named');
   }
+  let content: unknown;
+  try {
+    // A few aliases are fine; an alias bomb (aliases of aliases, billions of nodes) is refused by the parser.
+    content = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new ConfigError(abs, '(file)', `cannot be read as configuration: ${(e as Error).message.split('\n')[0]}`, 'write the values out instead of repeating YAML aliases (*name)');
+  }
   const v = new Validator(abs);
-  const root = v.object(doc.toJS(), '', ['rancher', 'downstream']);
+  const root = v.object(content, '', ['rancher', 'downstream']);
 
   const r = v.object(root.rancher, 'rancher', ['kubeconfig', 'context', 'hostname', 'certificate', 'renewBefore', 'privateCa', 'release', 'restartWorkloads']);
   const hostname = v.checked(v.string(r.hostname, 'rancher.hostname'), 'rancher.hostname', rancherHostname);
@@ -72,7 +88,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     throw new ConfigError(abs, 'rancher.renewBefore', `'${renewText}' is not a duration`, "write a number and a unit, e.g. '30d', '2w' or '12h'");
   }
 
-  const c = v.object(r.certificate, 'rancher.certificate', ['certFile', 'keyFile', 'caFile']);
+  const c = v.object(r.certificate, 'rancher.certificate', ['certFile', 'keyFile', 'caFile', 'allowWeak']);
   const certFile = v.existingFile(c.certFile, 'rancher.certificate.certFile');
   const keyFile = v.existingFile(c.keyFile, 'rancher.certificate.keyFile');
   const caFile = c.caFile === undefined ? undefined : v.existingFile(c.caFile, 'rancher.certificate.caFile');
@@ -82,7 +98,15 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
   }
   let certificate: ServerCertificate;
   try {
-    certificate = loadServerCertificate({ certFile, keyFile, caFile, hostname, now: options.now, renewBefore });
+    certificate = loadServerCertificate({
+      certFile,
+      keyFile,
+      caFile,
+      hostname,
+      now: options.now,
+      renewBefore,
+      allowWeak: v.optionalBoolean(c.allowWeak, 'rancher.certificate.allowWeak') ?? false,
+    });
   } catch (e) {
     if (e instanceof CertificateInputError) {
       throw new ConfigError(abs, `rancher.certificate.${fieldOfFile(e.file, { certFile, keyFile, caFile })}`, `${e.file}: ${e.problem}`, e.fix);

@@ -12,5 +12,6 @@ export * from './hostname';
 export * from './validity';
 export * from './fingerprint';
 export * from './ca-bundle';
+export * from './strength';
 export * from './issue';
 export * from './rancher-certificates';

@@ -19,7 +19,11 @@ import { CertificateInputError } from './errors';
 import { hostCoverage } from './hostname';
 import { splitPem } from './pem';
 import { keyMatchesCertificate, parsePrivateKey } from './private-key';
+import { MIN_RSA_BITS, weaknesses } from './strength';
 import { checkValidity, DAY_MS, formatDays, formatIsoSeconds } from './validity';
+
+/** What Kubernetes accepts in one Secret's data, in bytes (1 MiB). */
+const MAX_SECRET_BYTES = 1024 * 1024;
 
 /** Options of {@link loadServerCertificate}. */
 export interface LoadServerCertificateOptions {
@@ -38,6 +42,12 @@ export interface LoadServerCertificateOptions {
   readonly now: Date;
   /** How long before expiry a certificate is due for rotation, in milliseconds (see `parseDuration`). */
   readonly renewBefore: number;
+  /**
+   * Accept RSA or DSA keys shorter than 2048 bits and MD5 or SHA-1 signatures
+   * (each then a `cert-rotation:weakCrypto` warning instead of an error).
+   * @default false
+   */
+  readonly allowWeak?: boolean;
 }
 
 /** A finding that does not stop synth but that the user should see. */
@@ -78,6 +88,12 @@ export const CertificateWarningIds = {
   INTERMEDIATE_NOT_IN_CA_BUNDLE: 'cert-rotation:intermediateNotInCaBundle',
   /** tls.crt also holds a private key, which is left out. */
   KEY_IN_CERTIFICATE_FILE: 'cert-rotation:keyInCertificateFile',
+  /** A short RSA/DSA key or an MD5/SHA-1 signature, accepted with `allowWeak`. */
+  WEAK_CRYPTO: 'cert-rotation:weakCrypto',
+  /** The server certificate is itself a CA (basicConstraints CA:TRUE). */
+  LEAF_IS_CA: 'cert-rotation:leafIsCa',
+  /** tls.key holds text besides the key block, which is sent to the Secret as it is. */
+  TEXT_IN_KEY_FILE: 'cert-rotation:textInKeyFile',
 } as const;
 
 /**
@@ -116,7 +132,26 @@ export function loadServerCertificate(options: LoadServerCertificateOptions): Se
       message: `${certFile}: tls.crt also holds a private key (PEM block on line ${keyInCertFile.line}), which is left out of the served chain; remove it from this file and keep the key only in ${keyFile}.`,
     });
   }
-  const key = parsePrivateKey(readInput(keyFile, 'tls.key'), keyFile, 'tls.key');
+  const keyBytes = readInput(keyFile, 'tls.key');
+  const key = parsePrivateKey(keyBytes, keyFile, 'tls.key');
+  // Terraform sends the key file as it is (file()), so its size counts against the Secret's limit.
+  const secretBytes = keyBytes.length + chain.reduce((n, c) => n + c.pem.length, 0);
+  if (secretBytes > MAX_SECRET_BYTES) {
+    throw new CertificateInputError({
+      file: keyFile,
+      field: 'tls.key',
+      problem: `tls.crt and tls.key together are ${secretBytes} bytes, more than the ${MAX_SECRET_BYTES} bytes a Kubernetes Secret may hold (the key file alone is ${keyBytes.length} bytes)`,
+      fix: 'keep only the PEM private key in this file (remove any text after or before it)',
+    });
+  }
+  const keyBlocks = splitPem(keyBytes, keyFile, 'tls.key');
+  const outside = keyBytes.toString('utf8').length - keyBlocks.reduce((n, b) => n + b.text.length, 0);
+  if (outside > 256) {
+    warnings.push({
+      id: CertificateWarningIds.TEXT_IN_KEY_FILE,
+      message: `${keyFile}: tls.key holds about ${outside} bytes besides the key block, which Terraform sends into the Secret as they are; keep only the PEM private key in this file.`,
+    });
+  }
   const cas = caFile !== undefined ? parseCertificates(readInput(caFile, 'cacerts.pem'), caFile, 'cacerts.pem') : undefined;
 
   // 2. Order of the served chain, then the key.
@@ -190,7 +225,30 @@ export function loadServerCertificate(options: LoadServerCertificateOptions): Se
     }
   }
 
-  // 5. The hostname.
+  // 5. Strength: short keys and broken signature hashes (a self-signed root's own signature is not checked by anyone).
+  for (const { cert, file, field, role } of checked) {
+    for (const weakness of weaknesses(cert)) {
+      if (weakness.kind === 'signature' && cert.selfSigned) continue;
+      const what = weakness.kind === 'key' ? `an ${weakness.found} key, shorter than ${MIN_RSA_BITS} bits` : `a ${weakness.found} signature, a hash with known collisions`;
+      if (!options.allowWeak) {
+        throw new CertificateInputError({
+          file,
+          field,
+          problem: `in ${field}, ${role} (${describeCertificate(cert)}) has ${what}`,
+          fix: `issue it again with ${weakness.kind === 'key' ? `RSA ${MIN_RSA_BITS} or longer, or ECDSA P-256` : 'a SHA-256 (or stronger) signature'}, or accept it knowingly with allowWeak: true`,
+        });
+      }
+      warnings.push({ id: CertificateWarningIds.WEAK_CRYPTO, message: `${file}: ${role} (${describeCertificate(cert)}) has ${what}; accepted because allowWeak is set.` });
+    }
+  }
+  if (leaf.isCA) {
+    warnings.push({
+      id: CertificateWarningIds.LEAF_IS_CA,
+      message: `${certFile}: the server certificate (${describeCertificate(leaf)}) is a CA (basicConstraints CA:TRUE), so whoever holds its key can issue certificates clients trust; issue a server certificate with CA:FALSE.`,
+    });
+  }
+
+  // 6. The hostname.
   const coverage = hostCoverage(leaf, hostname);
   if (coverage !== 'san') {
     const sans = [...leaf.dnsNames.map((n) => `DNS:${n}`), ...leaf.ipAddresses.map((ip) => `IP:${ip}`)];

@@ -61,6 +61,17 @@ export function fieldManagerName(scope: IConstruct | string, purpose: string): s
 }
 
 /**
+ * Text that Terraform must take as it is: `${` and `%{` (which Terraform reads
+ * as an expression or a template directive in any string of its
+ * configuration) are escaped as `$${` and `%%{`. Use it on values that come
+ * from a configuration file or a person, never on strings that carry cdktf
+ * tokens (those are meant to be evaluated).
+ */
+export function terraformLiteral(text: string): string {
+  return text.replace(/\$\{/g, '$$${').replace(/%\{/g, '%%{');
+}
+
+/**
  * Quotes one argument for a POSIX shell (`sh -c`, as Terraform's `local-exec`
  * runs on Linux and macOS). Words made only of safe characters stay as they
  * are; anything else is put in single quotes, with each `'` written as `'\''`.

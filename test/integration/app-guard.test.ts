@@ -23,13 +23,19 @@ describe('synth-time guard of the real app', () => {
     }
   }
 
-  function cdktf(args: string[], certDir: string, ok: number[]): { status: number; output: string } {
+  function cdktf(
+    args: string[],
+    certDir: string,
+    ok: number[],
+    extra: { rancher?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {},
+  ): { status: number; output: string } {
     const configFile = writeConfig(dir, {
       rancher: {
         kubeconfig: env.KUBECONFIG,
         context: 'testbed-1',
         hostname: HOSTNAME,
         certificate: { certFile: `${certDir}/tls.crt`, keyFile: `${certDir}/tls.key`, caFile: `${certDir}/cacerts.pem` },
+        ...extra.rancher,
       },
     });
     fs.writeFileSync(path.join(dir, 'cdktf.json'), JSON.stringify({
@@ -39,7 +45,7 @@ describe('synth-time guard of the real app', () => {
     }));
     const r = run(path.join(REPO_ROOT, 'node_modules/.bin/cdktf'), args, {
       cwd: dir,
-      env: { ...testbedProcessEnv(), CERT_ROTATION_CONFIG: configFile, CERT_ROTATION_STACK: 'guard' },
+      env: { ...testbedProcessEnv(), CERT_ROTATION_CONFIG: configFile, CERT_ROTATION_STACK: 'guard', ...extra.env },
       ok,
     });
     return { status: r.status, output: r.stdout + r.stderr };
@@ -79,5 +85,34 @@ describe('synth-time guard of the real app', () => {
     const r = cdktf(['synth'], 'soon', [0]);
     expect(r.output).toMatch(/\[cert-rotation:expiresSoon\].*tls\.crt.*CN=rancher\.guard\.test|\[cert-rotation:expiresSoon\][^\n]*expires on/);
     expect(fs.existsSync(path.join(dir, 'cdktf.out', 'stacks', 'guard', 'cdk.tf.json'))).toBe(true);
+  });
+
+  test('TF_LOG=DEBUG is refused before anything runs, naming the variable and the fix', () => {
+    const before = secretsInCattleSystem();
+    writeRancherFiles(path.join(dir, 'debug'), ca, HOSTNAME);
+    const r = cdktf(['deploy', 'guard', '--auto-approve', '--skip-provider-lock'], 'debug', [1], { env: { TF_LOG: 'debug' } });
+    expect(r.output).toMatch(/TF_LOG: is DEBUG: at this level the Kubernetes provider logs request bodies, which hold the private key\. Fix: unset TF_LOG/);
+    expect(fs.existsSync(path.join(dir, 'terraform.guard.tfstate'))).toBe(false);
+    expect(secretsInCattleSystem()).toEqual(before);
+  });
+
+  test("'${…}' in the configuration is text to Terraform, never an expression it evaluates", () => {
+    // GIVEN a context and a release version that hold a Terraform expression reading a file
+    const canary = path.join(dir, 'canary.txt');
+    const token = `CANARY-${process.pid}-${Date.now()}`;
+    fs.writeFileSync(canary, token);
+    writeRancherFiles(path.join(dir, 'hostile'), ca, HOSTNAME);
+    const expression = `\${file("${canary}")}`;
+    const r = cdktf(['deploy', 'guard', '--auto-approve', '--skip-provider-lock'], 'hostile', [1], {
+      rancher: { context: expression, release: { mode: 'external', chart: 'rancher', version: expression } },
+    });
+    // THEN the synthesized configuration escapes it, Terraform looks for a context of that literal name,
+    // and the file's content appears nowhere
+    const synthesized = fs.readFileSync(path.join(dir, 'cdktf.out', 'stacks', 'guard', 'cdk.tf.json'), 'utf8');
+    expect(synthesized).toContain(`$\${file(\\"${canary}\\")}`);
+    expect(synthesized).not.toMatch(/[^$]\$\{file\(/);
+    expect(r.output).toContain(`file("${canary}")`);
+    expect(r.output).not.toContain(token);
+    expect(fs.readFileSync(path.join(dir, 'cdktf.out', 'stacks', 'guard', 'cdk.tf.json'), 'utf8')).not.toContain(token);
   });
 });

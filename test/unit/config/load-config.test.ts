@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
@@ -157,5 +158,32 @@ describe('loadConfig', () => {
       const body = keyPem.split('\n').filter((l) => l && !l.startsWith('-----'));
       for (const line of body) expect((e as Error).message).not.toContain(line);
     }
+  });
+
+  test('a directory, an oversized file and a YAML alias bomb are one ConfigError each, not a stack trace', () => {
+    expectConfigError(dir, '(file)', /is a directory/, /path of the YAML file itself/);
+    const big = path.join(dir, 'big.yaml');
+    fs.writeFileSync(big, `# ${'x'.repeat(2 * 1024 * 1024)}\n`);
+    expectConfigError(big, '(file)', /more than a configuration file needs/);
+    const bomb = path.join(dir, 'bomb.yaml');
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    fs.writeFileSync(bomb, `${levels.join('\n')}\nrancher: *i\n`);
+    expectConfigError(bomb, '(file)', /cannot be read as configuration/, /write the values out/);
+  });
+
+  test('weak crypto is refused unless rancher.certificate.allowWeak is true', () => {
+    const weakKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const short = issueServerCertificate(ca, HOST, { now: NOW, keyPem: weakKey });
+    fs.writeFileSync(path.join(dir, 'certs/short.crt'), short.certPem + ca.intermediate.certPem);
+    fs.writeFileSync(path.join(dir, 'certs/short.key'), short.keyPem);
+    const certificate = { certFile: 'certs/short.crt', keyFile: 'certs/short.key' };
+    expectConfigError(config({}, certificate), 'rancher.certificate.certFile', /RSA 1024 key/, /allowWeak: true/);
+    const loaded = loadConfig(config({}, { ...certificate, allowWeak: true }), { now: NOW });
+    expect(loaded.rancher.certificate.warnings.map((w) => w.id)).toContain('cert-rotation:weakCrypto');
   });
 });

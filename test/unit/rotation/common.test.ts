@@ -3,6 +3,7 @@ import { Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import { sha256Hex } from '../../../lib/pki';
 import { canonicalJson, contentRevision, fieldManagerName, shellQuote } from '../../../lib/rotation';
+import { terraformLiteral } from '../../../lib/rotation/common';
 
 describe('contentRevision', () => {
   test('is the first 8 hex digits of sha256 plus one', () => {
@@ -24,6 +25,15 @@ describe('contentRevision', () => {
   test('changes with the content and only with it', () => {
     expect(contentRevision('a')).toBe(contentRevision('a'));
     expect(contentRevision('a')).not.toBe(contentRevision('b'));
+  });
+});
+
+describe('terraformLiteral', () => {
+  test('escapes what Terraform would evaluate and leaves everything else alone', () => {
+    expect(terraformLiteral('rancher-stable/rancher')).toBe('rancher-stable/rancher');
+    expect(terraformLiteral('${file("/etc/passwd")}')).toBe('$${file("/etc/passwd")}');
+    expect(terraformLiteral('%{ if true }x%{ endif }')).toBe('%%{ if true }x%%{ endif }');
+    expect(terraformLiteral('$5 and 100%')).toBe('$5 and 100%');
   });
 });
 

@@ -61,4 +61,21 @@ describe('RancherStack', () => {
     expect(error.field).toBe('rancher.restartWorkloads');
     expect(error.message).toMatch(/'Bad_Name' is not a valid Kubernetes object name/);
   });
+
+  test("text of the configuration reaches cdk.tf.json escaped: '${…}' is never a Terraform expression", () => {
+    const expression = '${file("/etc/passwd")}';
+    const config: RotationConfig = {
+      ...base,
+      rancher: { ...base.rancher, context: expression, release: { ...base.rancher.release!, version: expression } },
+      downstream: [{ name: 'prod-eu', kubeconfig: '/etc/%{kube}config', context: expression }],
+    };
+    const json = JSON.parse(Testing.synth(new RancherStack(Testing.app(), 'rancher', config)));
+    const contexts = json.provider.kubernetes.map((p: { config_context?: string }) => p.config_context);
+    expect(contexts).toEqual(['$${file("/etc/passwd")}', '$${file("/etc/passwd")}']);
+    expect(json.provider.kubernetes[1].config_path).toBe('/etc/%%{kube}config');
+    const helm = Object.values(json.resource.terraform_data)[0] as { triggers_replace: { version: string }; provisioner: Array<{ 'local-exec': { command: string } }> };
+    expect(helm.triggers_replace.version).toBe('$${file("/etc/passwd")}');
+    // the only expression left is the key's own file() reference
+    expect(JSON.stringify(json)).not.toMatch(/[^$]\$\{file\(\\"\/etc\/passwd/);
+  });
 });
