@@ -13,6 +13,7 @@
  */
 import { readFileSync } from 'fs';
 import { CaBundle } from './ca-bundle';
+import { sha256Hex } from './fingerprint';
 import { CertificateInfo, describeCertificate, describeKeyType, parseCertificates } from './certificate';
 import { isIssuedBy, verifyCaBundle, verifyChain, verifyLeafAgainstCa } from './chain';
 import { CertificateInputError } from './errors';
@@ -64,6 +65,11 @@ export interface ServerCertificate {
   readonly certFile: string;
   /** Path of `tls.key`, as given. The key itself is not part of this object. */
   readonly keyFile: string;
+  /**
+   * SHA-256 of the key file's bytes as they were checked (not the key: a
+   * digest), so that an apply can refuse a key file that changed since.
+   */
+  readonly keyFileSha256?: string;
   /** Path of `cacerts.pem`, as given, when there is one. */
   readonly caFile?: string;
   /** The served chain: the server certificate, then its intermediate(s). */
@@ -266,6 +272,7 @@ export function loadServerCertificate(options: LoadServerCertificateOptions): Se
   return {
     certFile,
     keyFile,
+    keyFileSha256: sha256Hex(keyBytes),
     ...(caFile !== undefined ? { caFile } : {}),
     chain,
     chainPem: chain.map((c) => c.pem).join(''),

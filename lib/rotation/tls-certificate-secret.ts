@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
-import { Fn } from 'cdktf';
+import { Fn, Op, TerraformLocal } from 'cdktf';
 import { Construct } from 'constructs';
 import { ANNOTATIONS, certificateMetadata, sha256Hex } from '../contract';
 import { ServerCertificate } from '../pki';
@@ -125,6 +125,21 @@ export class TlsCertificateSecret extends Construct {
         'tls.key': Fn.file(keyFile),
       },
       dataWoRevision: this.revision,
+      lifecycle: certificate.keyFileSha256
+        ? {
+            // Terraform reads the key file again at apply; a key swapped after the plan
+            // (which then would not match the certificate) stops the apply here. The digest
+            // sits in a local because a condition must refer to another object.
+            precondition: [
+              {
+                condition: Op.eq(Fn.filesha256(keyFile), new TerraformLocal(this, 'KeyFileSha256', certificate.keyFileSha256).expression),
+                errorMessage:
+                  `${keyFile} changed after this plan was made (it no longer holds the key checked against ` +
+                  `${certificate.certFile}); make the plan again from the files you mean to deploy.`,
+              },
+            ],
+          }
+        : undefined,
     });
 
     for (const warning of certificate.warnings ?? []) {

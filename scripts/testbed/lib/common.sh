@@ -71,7 +71,7 @@ stop_daemons() {
       sleep 0.1
     done
     [ "$signal" = done ] && break
-    for pid in "${pids[@]}"; do running "$pid" && kill -KILL "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do if running "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi; done
   done
   rm -f "$@"
 }

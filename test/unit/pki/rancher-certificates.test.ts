@@ -139,7 +139,7 @@ describe('loadServerCertificate', () => {
 
     test('GIVEN no cacerts.pem WHEN loaded THEN there is no CA part at all', () => {
       const result = load({ caFile: undefined });
-      expect(Object.keys(result).sort()).toEqual(['certFile', 'chain', 'chainPem', 'keyFile', 'leaf', 'warnings']);
+      expect(Object.keys(result).sort()).toEqual(['certFile', 'chain', 'chainPem', 'keyFile', 'keyFileSha256', 'leaf', 'warnings']);
     });
 
     test('GIVEN CRLF files with text around the blocks WHEN loaded THEN chainPem and caPem are canonical and the checksum follows caPem', () => {

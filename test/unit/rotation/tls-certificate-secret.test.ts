@@ -148,4 +148,15 @@ describe('TlsCertificateSecret', () => {
   test('synthesizes byte-identical JSON twice', () => {
     expect(synth(cert).text).toBe(synth(cert).text);
   });
+
+  test('the apply refuses a key file that changed after synth: a precondition on its digest', () => {
+    // GIVEN a loaded certificate WHEN synthesized THEN the secret carries a precondition comparing
+    // filesha256(key file) with the digest taken at synth, which is in a local (never the key itself)
+    const { json } = synth(cert);
+    const resource = onlyResource(json, 'kubernetes_secret_v1');
+    const [precondition] = resource.lifecycle.precondition;
+    expect(precondition.condition).toMatch(/^\$\{\(filesha256\(".*tls\.key"\) == local\.\S+\)\}$/);
+    expect(Object.values((json as unknown as { locals: Record<string, string> }).locals)).toEqual([cert.keyFileSha256]);
+    expect(precondition.error_message).toMatch(/changed after this plan was made/);
+  });
 });
