@@ -63,7 +63,7 @@ beforeAll(async () => {
   now = new Date(Math.floor(Date.now() / 1000) * 1000);
   const f = new OpensslFixtures(work, now);
 
-  // Seed 004: tls-rancher-ingress (leaf + intermediate) and tls-ca (intermediate, then root).
+  // Rancher's certificate update: tls-rancher-ingress (leaf + intermediate) and tls-ca (intermediate, then root).
   const root = f.ca({ subject: '/CN=private-root', keyType: 'rsa', notAfterDays: 3650 });
   const intermediate = f.intermediate(root, { subject: '/CN=private-intermediate', keyType: 'rsa', notAfterDays: 1825 });
   const ingress = f.leaf(intermediate, { subject: '/CN=rancher.example.com', keyType: 'rsa', notAfterDays: 40, san: ['DNS:rancher.example.com'] });

@@ -7,7 +7,7 @@ import { countChanges, ensureNamespace } from './support/rancher-bed';
 import { Workspace } from './support/terraform';
 import { helm, kubeGet, loadTestbedEnv } from '../../scripts/testbed/client';
 
-// Seed 004 step 3 with a release Terraform manages (helm_release): the values
+// The Helm step of Rancher's certificate update (ingress.tls.source=secret) with a release Terraform manages (helm_release): the values
 // move to ingress.tls.source=secret, then privateCA flips, each as one update.
 const STACK = 'helm-managed';
 const NS = 'rancher-managed';
