@@ -84,6 +84,8 @@ export interface ReleaseValuesResource {
   readonly resource: Release | DataResource;
   /** The `helm upgrade` command (external mode only). */
   readonly command?: string;
+  /** The command that rolls back a release left pending by an interrupted upgrade, run before `command` (external mode only). */
+  readonly recoverCommand?: string;
 }
 
 /**
@@ -170,7 +172,9 @@ class ExternalRancherRelease extends RancherRelease {
     checkProp(construct, 'mode.release', release, notEmpty);
     checkProp(construct, 'mode.helmBinary', helm, notEmpty);
     checkProp(construct, 'mode.namespace', namespace, dnsLabel());
-    const args = [
+    const kube = [...(o.kubeconfig !== undefined ? ['--kubeconfig', o.kubeconfig] : []), ...(o.context !== undefined ? ['--kube-context', o.context] : [])];
+    const sh = (args: string[]) => args.map(shellQuote).join(' ');
+    const command = sh([
       helm,
       'upgrade',
       release,
@@ -181,19 +185,27 @@ class ExternalRancherRelease extends RancherRelease {
       o.deployedVersion,
       '--reuse-values',
       ...Object.entries(values).flatMap(([key, value]) => ['--set', `${key}=${value}`]),
-      ...(o.kubeconfig !== undefined ? ['--kubeconfig', o.kubeconfig] : []),
-      ...(o.context !== undefined ? ['--kube-context', o.context] : []),
-    ];
-    const command = args.map(shellQuote).join(' ');
+      ...kube,
+    ]);
+    // An upgrade killed midway leaves the release pending, and every later upgrade fails with
+    // "another operation (install/upgrade/rollback) is in progress": roll back first, and say so.
+    const pending = sh([helm, 'list', '--namespace', namespace, '--pending', '--filter', `^${release.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, '--short', ...kube]);
+    const notice = shellQuote(
+      `cert-rotation: Helm release ${namespace}/${release} is pending (an earlier helm operation was interrupted); rolling it back to its last deployed revision`,
+    );
+    const recoverCommand = `if [ -n "$(${pending})" ]; then echo ${notice} >&2; ${sh([helm, 'rollback', release, '--namespace', namespace, ...kube])} || exit 1; fi`;
     const resource = new DataResource(scope, 'Resource', {
       dependsOn,
       triggersReplace: {
         valuesSha256: sha256Hex(canonicalJson(values)),
         version: o.deployedVersion,
       },
-      provisioners: [{ type: 'local-exec', command }],
+      provisioners: [
+        { type: 'local-exec', command: recoverCommand },
+        { type: 'local-exec', command },
+      ],
     });
-    return { resource, command };
+    return { resource, command, recoverCommand };
   }
 }
 
@@ -225,6 +237,8 @@ export class RancherHelmValues extends Construct {
   public readonly valuesSha256: string;
   /** The `helm upgrade` command (external mode only). */
   public readonly command?: string;
+  /** The roll-back of a pending release that runs before {@link command} (external mode only). */
+  public readonly recoverCommand?: string;
 
   constructor(scope: Construct, id: string, props: RancherHelmValuesProps) {
     super(scope, id);
@@ -245,5 +259,6 @@ export class RancherHelmValues extends Construct {
     const bound = props.mode.bind(this, what, this.values, props.dependsOn);
     this.resource = bound.resource;
     this.command = bound.command;
+    this.recoverCommand = bound.recoverCommand;
   }
 }

@@ -81,7 +81,13 @@ describe('RancherHelmValues, external release', () => {
       'helm upgrade rancher rancher-stable/rancher --namespace cattle-system --version 2.8.5 --reuse-values ' +
       '--set ingress.tls.source=secret --set privateCA=true --set hostname=rancher.example.com';
     expect(values.command).toBe(command);
-    expect(data.provisioner).toEqual([{ 'local-exec': { command } }]);
+    // AND before it, a roll-back of a release an interrupted upgrade left pending, which says so
+    expect(values.recoverCommand).toBe(
+      `if [ -n "$(helm list --namespace cattle-system --pending --filter '^rancher$' --short)" ]; then ` +
+        `echo 'cert-rotation: Helm release cattle-system/rancher is pending (an earlier helm operation was interrupted); rolling it back to its last deployed revision' >&2; ` +
+        `helm rollback rancher --namespace cattle-system || exit 1; fi`,
+    );
+    expect(data.provisioner).toEqual([{ 'local-exec': { command: values.recoverCommand } }, { 'local-exec': { command } }]);
     expect(json.resource).not.toHaveProperty('helm_release');
   });
 
