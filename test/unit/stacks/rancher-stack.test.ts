@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { DataResource, Testing } from 'cdktf';
 import { ConfigError } from '../../../lib/config/config-error';
 import { RotationConfig } from '../../../lib/config/load-config';
@@ -77,5 +79,13 @@ describe('RancherStack', () => {
     expect(helm.triggers_replace.version).toBe('$${file("/etc/passwd")}');
     // the only expression left is the key's own file() reference
     expect(JSON.stringify(json)).not.toMatch(/[^$]\$\{file\(\\"\/etc\/passwd/);
+  });
+
+  test('a key path Terraform cannot carry is one ConfigError naming rancher.certificate.keyFile', () => {
+    const odd = path.join(dir, 'odd "name".key');
+    fs.copyFileSync(base.rancher.certificate.keyFile, odd);
+    const error = stackError({ ...base, rancher: { ...base.rancher, certificate: { ...base.rancher.certificate, keyFile: odd } } });
+    expect(error.field).toBe('rancher.certificate.keyFile');
+    expect(error.message).toMatch(/holds a character Terraform's file\(\) argument cannot carry safely.*Fix: move or rename the key file$/);
   });
 });
