@@ -84,7 +84,7 @@ describe('RancherServerRotation', () => {
       'cattle-system/tls-rancher-ingress',
     ]);
     expect(secrets.every((s) => s.provider === 'kubernetes')).toBe(true);
-    expect(onlyResource(json, 'terraform_data').provisioner[0]['local-exec'].command).toContain('--set privateCA=true');
+    expect(onlyResource(json, 'terraform_data').provisioner[1]['local-exec'].command).toContain('--set privateCA=true');
     const envs = resourcesOfType(json, 'kubernetes_env').map(([, r]) => r);
     expect(envs.map((e) => `${e.provider} ${e.kind}`).sort()).toEqual([
       'kubernetes.east DaemonSet',
@@ -188,7 +188,7 @@ describe('RancherServerRotation', () => {
     // THEN only the ingress secret, the upgrade and the restarts are declared
     expect(resourcesOfType(json, 'kubernetes_secret_v1').map(([, r]) => r.metadata.name)).toEqual(['tls-rancher-ingress']);
     expect(resourcesOfType(json, 'kubernetes_env')).toHaveLength(0);
-    expect(onlyResource(json, 'terraform_data').provisioner[0]['local-exec'].command).toContain('--set privateCA=false');
+    expect(onlyResource(json, 'terraform_data').provisioner[1]['local-exec'].command).toContain('--set privateCA=false');
     expect(rotation.privateCa).toBe(false);
     expect(rotation.trustHash).toBe(sha256Hex(`${cert.leaf.sha256Fingerprint}\n`));
   });
