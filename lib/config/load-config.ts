@@ -58,11 +58,12 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
   if (!fs.existsSync(abs)) {
     throw new ConfigError(abs, '(file)', 'the configuration file does not exist', 'create it (see README, "Configuration") or pass its path with CERT_ROTATION_CONFIG');
   }
-  if (!fs.statSync(abs).isFile()) {
+  const stat = fs.statSync(abs);
+  if (!stat.isFile()) {
     throw new ConfigError(abs, '(file)', 'is a directory, not a configuration file', 'pass the path of the YAML file itself, e.g. cert-rotation.yaml inside it');
   }
-  if (fs.statSync(abs).size > MAX_CONFIG_BYTES) {
-    throw new ConfigError(abs, '(file)', `is ${fs.statSync(abs).size} bytes, more than a configuration file needs (${MAX_CONFIG_BYTES})`, 'point CERT_ROTATION_CONFIG at the cert-rotation.yaml file');
+  if (stat.size > MAX_CONFIG_BYTES) {
+    throw new ConfigError(abs, '(file)', `is ${stat.size} bytes, more than a configuration file needs (${MAX_CONFIG_BYTES})`, 'point CERT_ROTATION_CONFIG at the cert-rotation.yaml file');
   }
   const doc = parseDocument(fs.readFileSync(abs, 'utf8'), { prettyErrors: true });
   if (doc.errors.length > 0) {

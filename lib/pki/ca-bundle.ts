@@ -28,9 +28,4 @@ export class CaBundle {
     this.pem = certificates.map((c) => c.pem).join('');
     this.checksum = cattleCaChecksum(this.pem);
   }
-
-  /** The certificate that expires first. */
-  public get earliestExpiry(): CertificateInfo {
-    return this.certificates.reduce((a, b) => (b.notAfter.getTime() < a.notAfter.getTime() ? b : a));
-  }
 }
