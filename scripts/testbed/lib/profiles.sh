@@ -65,10 +65,84 @@ install_profiles() {
     esac
   done
   for i in "${pids[@]}"; do wait "$i" || exit 1; done
+  [ -z "$r" ] || create_rancher_clusters "$r" "$n"
   log "profiles applied; waiting for their workloads to be Ready"
   for i in $(seq 1 "$n"); do
     [ "${CLUSTER_PROFILE[$i]}" = bare ] || wait_workloads "$i" 60
   done
+}
+
+# rancher_cluster_id I: the clusters.management.cattle.io name Rancher gives
+# cluster I: "local" for the server cluster; a legacy id c-XXXXX (5 of [a-z0-9],
+# mgmtNameRegexp) for rke1; a v2-provisioned id c-m-XXXXXXXX (mgmtClusterName)
+# for rke2 and rancher-2.12 (rancher/rancher
+# pkg/controllers/provisioningv2/cluster/controller.go). Nothing for bare.
+rancher_cluster_id() {
+  case ${CLUSTER_PROFILE[$1]} in
+    rancher-local) echo local ;;
+    rke1) printf 'c-tbd%02d\n' "$1" ;;
+    rke2|rancher-2.12) printf 'c-m-testbd%02d\n' "$1" ;;
+  esac
+}
+
+# fleet_cluster_name I: the clusters.fleet.cattle.io name (namespace
+# fleet-default) of downstream cluster I: the provisioning cluster's name, which
+# is the management id for a legacy (RKE1) cluster and the user's cluster name
+# (here testbed-I) for a v2-provisioned one (rancher/rancher
+# pkg/controllers/provisioningv2/fleetcluster/fleetcluster.go, createCluster;
+# cluster/controller.go, generateProvisioningClusterFromLegacyCluster).
+fleet_cluster_name() {
+  case ${CLUSTER_PROFILE[$1]} in
+    rke1) rancher_cluster_id "$1" ;;
+    rke2|rancher-2.12) echo "testbed-$1" ;;
+  esac
+}
+
+# create_rancher_clusters R N: on the server cluster R, Rancher's objects for
+# the local cluster and each downstream cluster: clusters.management.cattle.io
+# <id> (spec.displayName testbed-I, "local" for R) and, for downstream
+# clusters, clusters.fleet.cattle.io fleet-default/<name>, all labelled
+# testbed.cert-rotation/cluster=testbed-I. The Rancher model fills their status
+# and acts on them (method 1, Fleet force update).
+create_rancher_clusters() {
+  local r=$1 n=$2 i id fleet
+  {
+    printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: fleet-default}\n'
+    for i in $(seq 1 "$n"); do
+      id=$(rancher_cluster_id "$i")
+      [ -n "$id" ] || continue
+      cat <<EOF
+---
+apiVersion: management.cattle.io/v3
+kind: Cluster
+metadata:
+  name: $id
+  labels: {testbed.cert-rotation/cluster: testbed-$i}
+spec:
+  displayName: $([ "$i" = "$r" ] && echo local || echo "testbed-$i")
+  internal: $([ "$i" = "$r" ] && echo true || echo false)
+  fleetWorkspaceName: $([ "$i" = "$r" ] && echo fleet-local || echo fleet-default)
+EOF
+      fleet=$(fleet_cluster_name "$i")
+      [ -n "$fleet" ] || continue
+      cat <<EOF
+---
+apiVersion: fleet.cattle.io/v1alpha1
+kind: Cluster
+metadata:
+  name: $fleet
+  namespace: fleet-default
+  labels:
+    management.cattle.io/cluster-name: $id
+    management.cattle.io/cluster-display-name: testbed-$i
+    testbed.cert-rotation/cluster: testbed-$i
+spec:
+  kubeConfigSecret: $fleet-kubeconfig
+  kubeConfigSecretNamespace: fleet-default
+EOF
+    done
+  } | kube "$r" apply -f - >"$TESTBED_DIR/logs/rancher-clusters.log" 2>&1 \
+    || die "creating Rancher's cluster objects on cluster $r failed; log: $TESTBED_DIR/logs/rancher-clusters.log"
 }
 
 # start_rancher_model N: when a cluster has the rancher-local profile, starts the
@@ -92,8 +166,8 @@ start_rancher_model() {
 # install_rancher_local I N: Rancher on cluster I (its model already started).
 install_rancher_local() {
   local i=$1 n=$2 d="$TESTBED_DIR/clusters/$1"
-  kube "$i" apply -f "$TESTBED_SRC/crds/cert-manager.yaml" >/dev/null
-  kube "$i" wait --for=condition=Established crd/issuers.cert-manager.io --timeout=30s >/dev/null
+  kube "$i" apply -f "$TESTBED_SRC/crds/cert-manager.yaml" -f "$TESTBED_SRC/crds/rancher-clusters.yaml" >/dev/null
+  kube "$i" wait --for=condition=Established crd/issuers.cert-manager.io crd/clusters.management.cattle.io crd/clusters.fleet.cattle.io --timeout=30s >/dev/null
   kube "$i" create namespace cattle-system >/dev/null
   "$HELM_BIN" install rancher "$REPO_ROOT/test/fixtures/charts/rancher" --namespace cattle-system \
     --kubeconfig "$d/kubeconfig" --set "hostname=$RANCHER_HOSTNAME" >"$TESTBED_DIR/logs/helm-rancher.log" 2>&1 \

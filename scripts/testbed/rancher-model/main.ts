@@ -2,7 +2,7 @@
 // API objects and HTTPS answers, where Rancher itself cannot run here. Every
 // behaviour comes from a written fact (../shared/RANCHER-FACTS.md, the Rancher
 // chart, the agent's start script); see scripts/testbed/rancher-model/README.md
-// for each fact and its source. It plays four parts:
+// for each fact and its source. It plays six parts:
 //
 //  1. cert-manager's ingress-shim, on the Rancher server cluster: an Ingress that
 //     carries `cert-manager.io/issuer` gets its TLS secret issued by that Issuer
@@ -21,6 +21,15 @@
 //     with the kubelet's back-off), or when the setting is empty. A running
 //     agent keeps the CA it downloaded; when the ingress later presents a chain
 //     that CA does not verify, the agent's TLS fails (logged).
+//  5. Rancher's clusterdeploy controller, on clusters.management.cattle.io:
+//     annotation io.cattle.agent.force.deploy=true (or a status.agentImage
+//     that differs from the agent image) re-applies a downstream cluster's agent
+//     workloads with the checksum of the cacerts Rancher holds in memory, and
+//     sets the annotation back to "false" (method 1).
+//  6. Fleet's agent import, on clusters.fleet.cattle.io: a changed
+//     spec.redeployAgentGeneration (Rancher's "Force Update") deletes the
+//     downstream fleet-agent workload, applies it again and records
+//     status.agentDeployedGeneration.
 //
 // Every decision goes to $TESTBED_DIR/rancher-model/events.jsonl, one JSON
 // object a line, which tests read.
@@ -57,6 +66,17 @@ function parseOptions(argv: string[]): Options {
 
 const NS = 'cattle-system';
 const CATTLE_CA_CHECKSUM = 'CATTLE_CA_CHECKSUM';
+/** Method 1's trigger: clusterdeploy.AgentForceDeployAnn (rancher/rancher pkg/controllers/management/clusterdeploy). */
+const AGENT_FORCE_DEPLOY = 'io.cattle.agent.force.deploy';
+/** Which test-bed cluster a clusters.{management,fleet}.cattle.io object stands for (testbed-I). */
+const TESTBED_CLUSTER_LABEL = 'testbed.cert-rotation/cluster';
+/** Fleet's agent namespace downstream (rancher/fleet internal/config/config.go, DefaultNamespace). */
+const FLEET_AGENT_NS = 'cattle-fleet-system';
+/** The agent workloads Rancher's template renders (pkg/systemtemplate/template.go); the node agent only for RKE1 up to 2.11. */
+const AGENT_WORKLOADS = [
+  { kind: 'Deployment', plural: 'deployments', name: 'cattle-cluster-agent', container: 'cluster-register' },
+  { kind: 'DaemonSet', plural: 'daemonsets', name: 'cattle-node-agent', container: 'agent' },
+];
 /** Kubelet's container restart back-off: 10 s doubling, at most 5 min. */
 const BACKOFF_START_MS = 10_000;
 const BACKOFF_MAX_MS = 300_000;
@@ -120,6 +140,8 @@ class RancherModel {
     await this.certManager();
     await this.rancherPods();
     await this.ingress();
+    await this.clusterDeploy();
+    await this.fleetImport();
     for (const [i, client] of this.clients) await this.agentPods(i, client);
   }
 
@@ -384,6 +406,112 @@ class RancherModel {
     if (error) await this.event(client, pod, 'Warning', 'BackOff', `Back-off restarting failed container ${container}: ${error}`);
   }
 
+  // ---- 5. Rancher's clusterdeploy controller (method 1) ------------------
+
+  /**
+   * For each clusters.management.cattle.io object of a downstream cluster:
+   * when annotation io.cattle.agent.force.deploy is "true", or status.agentImage
+   * differs from the agent image Rancher wants, re-apply the agent workloads
+   * with the checksum of the cacerts Rancher holds in memory (what it serves),
+   * then record the image and set the annotation back to "false".
+   */
+  private async clusterDeploy(): Promise<void> {
+    // The controller runs in the Rancher process: nothing happens while no rancher pod is ready.
+    if (!this.served) return;
+    for (const cluster of await this.server.list('/apis/management.cattle.io/v3/clusters')) {
+      if (cluster.spec?.internal) continue; // deployAgent returns at Spec.Internal: no agents on local
+      const i = testbedIndex(cluster);
+      const client = i === undefined ? undefined : this.clients.get(i);
+      if (!client) continue;
+      const workloads = [];
+      for (const w of AGENT_WORKLOADS) {
+        const obj = await client.find(`/apis/apps/v1/namespaces/${NS}/${w.plural}/${w.name}`);
+        if (obj) workloads.push({ ...w, obj });
+      }
+      const clusterAgent = workloads.find((w) => w.name === 'cattle-cluster-agent');
+      if (!clusterAgent) continue; // not deployed yet (the test bed applies the profile first)
+      // Rancher's desired agent image (setting agent-image) is what it rendered at install: the profile's image.
+      const desiredImage: string = clusterAgent.obj.spec.template.spec.containers.find((c: any) => c.name === clusterAgent.container).image;
+      const base = `/apis/management.cattle.io/v3/clusters/${cluster.metadata.name}`;
+      if (cluster.status?.agentImage === undefined) {
+        // The install deployed the agents: record what Rancher records after a deploy, without re-applying.
+        await this.server.mergePatch(base, { status: { agentImage: desiredImage } });
+        continue;
+      }
+      const forced = cluster.metadata.annotations?.[AGENT_FORCE_DEPLOY] === 'true';
+      if (!forced && cluster.status.agentImage === desiredImage) continue;
+      const checksum = this.served.cacerts === '' ? '' : agentChecksum(this.served.cacerts);
+      const changed: string[] = [];
+      for (const w of workloads) {
+        const container = w.obj.spec.template.spec.containers.find((c: any) => c.name === w.container);
+        const current = (container?.env ?? []).find((e: any) => e.name === CATTLE_CA_CHECKSUM);
+        if (current?.value === checksum && !current.valueFrom) continue; // kubectl apply: unchanged, nothing rolls
+        // The template renders `value: "{{.CAChecksum}}"` always, "" when cacerts is empty.
+        await client.request('PATCH', `/apis/apps/v1/namespaces/${NS}/${w.plural}/${w.name}`,
+          { spec: { template: { spec: { containers: [{ name: w.container, env: [{ name: CATTLE_CA_CHECKSUM, value: checksum, ...(current?.valueFrom ? { valueFrom: null } : {}) }] }] } } } },
+          'application/strategic-merge-patch+json');
+        changed.push(`${w.kind}/${w.name}`);
+      }
+      await this.server.mergePatch(base, {
+        ...(forced ? { metadata: { annotations: { [AGENT_FORCE_DEPLOY]: 'false' } } } : {}),
+        status: { agentImage: desiredImage },
+      });
+      this.record('agents-redeployed', {
+        cluster: cluster.metadata.name, testbedCluster: `testbed-${i}`,
+        trigger: forced ? `annotation ${AGENT_FORCE_DEPLOY}` : `status.agentImage ${JSON.stringify(cluster.status.agentImage)}`,
+        checksum, workloads: workloads.map((w) => `${w.kind}/${w.name}`), changed,
+      });
+    }
+  }
+
+  // ---- 6. Fleet's agent import (Force Update) ------------------------------
+
+  /**
+   * For each clusters.fleet.cattle.io object of a downstream cluster: when
+   * spec.redeployAgentGeneration differs from status.agentDeployedGeneration,
+   * Fleet deletes the fleet-agent workload and applies it again (new object,
+   * new pods), then sets status.agentDeployedGeneration.
+   */
+  private async fleetImport(): Promise<void> {
+    for (const cluster of await this.server.list('/apis/fleet.cattle.io/v1alpha1/clusters')) {
+      if (!cluster.spec?.kubeConfigSecret) continue; // agent-initiated registration: Fleet's import does nothing
+      const i = testbedIndex(cluster);
+      const client = i === undefined ? undefined : this.clients.get(i);
+      if (!client) continue;
+      const ns = cluster.spec.agentNamespace || FLEET_AGENT_NS;
+      let found: { plural: string; obj: any } | undefined;
+      for (const plural of ['deployments', 'statefulsets']) {
+        const obj = await client.find(`/apis/apps/v1/namespaces/${ns}/${plural}/fleet-agent`);
+        if (obj) found = { plural, obj };
+      }
+      if (!found) continue;
+      const want = cluster.spec.redeployAgentGeneration ?? 0;
+      const statusPath = `/apis/fleet.cattle.io/v1alpha1/namespaces/${cluster.metadata.namespace}/clusters/${cluster.metadata.name}/status`;
+      if (cluster.status?.agentDeployedGeneration === undefined) {
+        // The install deployed the agent: record what Fleet records after an import, without redeploying.
+        await this.server.mergePatch(statusPath, { status: { agentDeployedGeneration: want } });
+        continue;
+      }
+      if (cluster.status.agentDeployedGeneration === want) continue;
+      const { plural, obj } = found;
+      const apiPath = `/apis/apps/v1/namespaces/${ns}/${plural}`;
+      await client.request('DELETE', `${apiPath}/fleet-agent`, { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' });
+      const fresh = {
+        apiVersion: 'apps/v1', kind: obj.kind,
+        metadata: { name: obj.metadata.name, namespace: ns, labels: obj.metadata.labels, annotations: withoutLastApplied(obj.metadata.annotations) },
+        spec: obj.spec,
+      };
+      const created = await client.create(apiPath, fresh);
+      await this.server.mergePatch(statusPath, { status: { agentDeployedGeneration: want } });
+      this.record('fleet-agent-redeployed', {
+        cluster: `${cluster.metadata.namespace}/${cluster.metadata.name}`, testbedCluster: `testbed-${i}`,
+        generation: want, previousGeneration: cluster.status.agentDeployedGeneration,
+        workload: `${obj.kind}/${ns}/fleet-agent`, oldUid: obj.metadata.uid, newUid: created.metadata.uid,
+        apiServerCASha256: this.served ? sha256(this.served.cacerts) : null,
+      });
+    }
+  }
+
   private async event(client: KubeClient, pod: any, type: string, reason: string, message: string): Promise<void> {
     const ns = pod.metadata.namespace;
     await client.create(`/api/v1/namespaces/${ns}/events`, {
@@ -468,6 +596,18 @@ function ownerName(pod: any): string | null {
   if (!ref) return null;
   // Deployment pods belong to a ReplicaSet named <deployment>-<hash>.
   return ref.kind === 'ReplicaSet' ? `Deployment/${ref.name.replace(/-[a-z0-9]+$/, '')}` : `${ref.kind}/${ref.name}`;
+}
+
+/** The test-bed cluster index an object's testbed.cert-rotation/cluster label names. */
+function testbedIndex(obj: any): number | undefined {
+  const m = /^testbed-(\d+)$/.exec(obj.metadata.labels?.[TESTBED_CLUSTER_LABEL] ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+function withoutLastApplied(annotations: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!annotations) return undefined;
+  const { 'kubectl.kubernetes.io/last-applied-configuration': _, ...rest } = annotations;
+  return rest;
 }
 
 function hash(s: string): number {
