@@ -140,8 +140,9 @@ class RancherModel {
     await this.certManager();
     await this.rancherPods();
     await this.ingress();
-    await this.clusterDeploy();
-    await this.fleetImport();
+    // Rancher's and Fleet's controllers fail on their own (a CRD still initialising, say); the agents go on.
+    await this.clusterDeploy().catch((e) => process.stderr.write(`[rancher-model] clusterdeploy: ${(e as Error).message}\n`));
+    await this.fleetImport().catch((e) => process.stderr.write(`[rancher-model] fleet import: ${(e as Error).message}\n`));
     for (const [i, client] of this.clients) await this.agentPods(i, client);
   }
 
@@ -445,7 +446,8 @@ class RancherModel {
       for (const w of workloads) {
         const container = w.obj.spec.template.spec.containers.find((c: any) => c.name === w.container);
         const current = (container?.env ?? []).find((e: any) => e.name === CATTLE_CA_CHECKSUM);
-        if (current?.value === checksum && !current.valueFrom) continue; // kubectl apply: unchanged, nothing rolls
+        // Unchanged (the API server stores value "" as no value): kubectl apply changes nothing, nothing rolls.
+        if (current && !current.valueFrom && (current.value ?? '') === checksum) continue;
         // The template renders `value: "{{.CAChecksum}}"` always, "" when cacerts is empty.
         await client.request('PATCH', `/apis/apps/v1/namespaces/${NS}/${w.plural}/${w.name}`,
           { spec: { template: { spec: { containers: [{ name: w.container, env: [{ name: CATTLE_CA_CHECKSUM, value: checksum, ...(current?.valueFrom ? { valueFrom: null } : {}) }] }] } } } },
