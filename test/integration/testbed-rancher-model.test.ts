@@ -230,7 +230,7 @@ describe('test bed: the Rancher model re-renders agents (method 1) and force-upd
     expect(mgmt(RKE2).metadata.annotations['io.cattle.agent.force.deploy']).toBe('false');
   });
 
-  test('"false" or no annotation changes nothing; the local cluster is never redeployed (its annotation stays "true")', async () => {
+  test('"false" changes nothing; the local cluster is never redeployed (its annotation stays "true")', async () => {
     const since = new Date().toISOString();
     const before = kubeGet(RKE1, '/apis/apps/v1/namespaces/cattle-system/deployments/cattle-cluster-agent').metadata.generation;
     kubectl(SERVER, ['annotate', '--overwrite', 'clusters.management.cattle.io', 'local', 'io.cattle.agent.force.deploy=true']);
