@@ -6,7 +6,7 @@ import { RotationConfig } from '../lib/config/load-config';
 import { RotationPropError, terraformLiteral } from '../lib/rotation/common';
 import { RancherRelease } from '../lib/rotation/rancher-helm-values';
 import { RancherServerRotation } from '../lib/rotation/rancher-server-rotation';
-import { constrainProvider, kubernetesProvider } from './providers';
+import { constrainProvider } from './providers';
 
 /** Where each construct prop comes from in the configuration file, for errors. */
 const CONFIG_FIELD_OF_PROP: Record<string, string> = {
@@ -22,6 +22,12 @@ const CONFIG_FIELD_OF_PROP: Record<string, string> = {
   'mode.namespace': 'rancher.release.namespace',
   'mode.helmBinary': 'rancher.release.helmBinary',
   'downstream[].name': 'downstream[].name',
+  'downstream[].distribution': 'downstream[].distribution',
+  ingressSecretName: 'rancher.ingressSecretName',
+  tls: 'rancher.tls',
+  connectTo: 'rancher.gate.connectTo',
+  timeoutSeconds: 'rancher.gate.timeoutSeconds',
+  waitSeconds: 'rancher.agentWaitSeconds',
 };
 
 /**
@@ -53,19 +59,18 @@ export class RancherStack extends TerraformStack {
 
   private build(config: RotationConfig): RancherServerRotation {
     // Every text of the configuration file reaches Terraform as a literal: '${…}' in a
-    // context or a version is text, never an expression Terraform evaluates.
+    // context or a version is text, never an expression Terraform evaluates. (The steps
+    // escape what they carry themselves; the Helm parts are escaped here.)
     const lit = terraformLiteral;
     const opt = (text: string | undefined) => (text === undefined ? undefined : lit(text));
     const r = config.rancher;
-    const server = { kubeconfig: lit(r.kubeconfig), context: opt(r.context) };
-    const serverProvider = kubernetesProvider(this, 'rancher', server);
 
     let release: RancherRelease | undefined;
     const rel = r.release;
     if (rel?.mode === 'managed') {
       constrainProvider(this, 'helm');
       const helm = new HelmProvider(this, 'helm', {
-        kubernetes: { configPath: server.kubeconfig, configContext: server.context },
+        kubernetes: { configPath: lit(r.kubeconfig), configContext: opt(r.context) },
       });
       release = RancherRelease.managed({
         name: lit(rel.name),
@@ -81,8 +86,8 @@ export class RancherStack extends TerraformStack {
         namespace: rel.namespace,
         chart: lit(rel.chart),
         deployedVersion: lit(rel.version),
-        kubeconfig: server.kubeconfig,
-        context: server.context,
+        kubeconfig: lit(r.kubeconfig),
+        context: opt(r.context),
         helmBinary: lit(rel.helmBinary),
       });
     }
@@ -92,11 +97,13 @@ export class RancherStack extends TerraformStack {
       certificate: r.certificate,
       privateCa: r.privateCa,
       release,
-      serverProvider,
-      downstream: config.downstream.map((d) => ({
-        name: d.name,
-        provider: kubernetesProvider(this, `downstream-${d.name}`, { kubeconfig: lit(d.kubeconfig), context: opt(d.context) }, d.name.replace(/-/g, '_')),
-      })),
+      server: { kubeconfig: r.kubeconfig, context: r.context },
+      rancherVersion: r.rancherVersion,
+      tls: r.tls,
+      ingressSecretName: r.ingressSecretName,
+      gate: r.gate,
+      agentWaitSeconds: r.agentWaitSeconds,
+      downstream: config.downstream.map((d) => ({ name: d.name, kubeconfig: d.kubeconfig, context: d.context, distribution: d.distribution })),
       restartWorkloads: r.restartWorkloads ? [...r.restartWorkloads] : undefined,
     });
   }

@@ -5,7 +5,8 @@ import { parseDocument } from 'yaml';
 import { CertificateInputError } from '../pki/errors';
 import { loadServerCertificate, ServerCertificate } from '../pki/rancher-certificates';
 import { parseDuration } from '../pki/validity';
-import { clusterName, DEFAULTS, dnsLabel, defaultPrivateCa, parseWorkloadRef, rancherHostname, Rule, Workload } from '../rules';
+import { Distribution, DISTRIBUTIONS, parseRancherVersion } from '../rancher-agents';
+import { clusterName, DEFAULTS, dnsLabel, dnsSubdomain, defaultPrivateCa, parseWorkloadRef, rancherHostname, Rule, Workload } from '../rules';
 import { ConfigError } from './config-error';
 
 /** A workload to restart after a rotation. */
@@ -15,6 +16,10 @@ export interface ResolvedCluster {
   readonly name: string;
   readonly kubeconfig: string;
   readonly context?: string;
+}
+
+export interface ResolvedDownstream extends ResolvedCluster {
+  readonly distribution: Distribution;
 }
 
 export interface ResolvedRelease {
@@ -37,8 +42,13 @@ export interface RotationConfig {
     readonly renewBefore: number;
     readonly release?: ResolvedRelease;
     readonly restartWorkloads?: WorkloadRef[];
+    readonly rancherVersion?: string;
+    readonly tls: 'ingress' | 'external';
+    readonly ingressSecretName: string;
+    readonly gate: { readonly connectTo?: string; readonly timeoutSeconds?: number };
+    readonly agentWaitSeconds?: number;
   };
-  readonly downstream: ResolvedCluster[];
+  readonly downstream: ResolvedDownstream[];
 }
 
 export interface LoadConfigOptions {
@@ -79,7 +89,32 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
   const v = new Validator(abs);
   const root = v.object(content, '', ['rancher', 'downstream']);
 
-  const r = v.object(root.rancher, 'rancher', ['kubeconfig', 'context', 'hostname', 'certificate', 'renewBefore', 'privateCa', 'release', 'restartWorkloads']);
+  const r = v.object(root.rancher, 'rancher', [
+    'kubeconfig', 'context', 'hostname', 'certificate', 'renewBefore', 'privateCa', 'release', 'restartWorkloads',
+    'rancherVersion', 'tls', 'ingressSecretName', 'networkExposure', 'gate', 'agentWaitSeconds',
+  ]);
+  const exposure = r.networkExposure === undefined ? 'ingress' : v.oneOf(r.networkExposure, 'rancher.networkExposure', ['ingress', 'gateway']);
+  if (exposure === 'gateway') {
+    throw new ConfigError(
+      abs,
+      'rancher.networkExposure',
+      "'gateway' (Rancher 2.14+ through the Gateway API) is not supported yet: the certificate is then in gateway.gatewayClass.tls.secretName, often owned by a cert-manager Certificate",
+      'rotate the Gateway\'s certificate with its own tooling, or expose Rancher through its Ingress (networkExposure: ingress)',
+    );
+  }
+  const tls = (r.tls === undefined ? 'ingress' : v.oneOf(r.tls, 'rancher.tls', ['ingress', 'external'])) as 'ingress' | 'external';
+  const ingressSecretName = v.checked(v.optionalString(r.ingressSecretName, 'rancher.ingressSecretName') ?? DEFAULTS.ingressSecretName, 'rancher.ingressSecretName', dnsSubdomain);
+  const rancherVersion = v.optionalString(r.rancherVersion, 'rancher.rancherVersion');
+  if (rancherVersion !== undefined && !parseRancherVersion(rancherVersion)) {
+    throw new ConfigError(abs, 'rancher.rancherVersion', `'${rancherVersion}' is not a Rancher version`, "write it as major.minor.patch, e.g. '2.8.5' (kubectl -n cattle-system get deploy rancher -o jsonpath='{..image}')");
+  }
+  const g = r.gate === undefined ? {} : v.object(r.gate, 'rancher.gate', ['connectTo', 'timeoutSeconds']);
+  const connectTo = v.optionalString(g.connectTo, 'rancher.gate.connectTo');
+  if (connectTo !== undefined && !/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(connectTo)) {
+    throw new ConfigError(abs, 'rancher.gate.connectTo', `'${connectTo}' is not host:port`, "give the address of Rancher's load balancer, e.g. 10.0.0.5:443, or leave it out to resolve the hostname");
+  }
+  const gate = { connectTo, timeoutSeconds: v.optionalSeconds(g.timeoutSeconds, 'rancher.gate.timeoutSeconds') };
+  const agentWaitSeconds = v.optionalSeconds(r.agentWaitSeconds, 'rancher.agentWaitSeconds');
   const hostname = v.checked(v.string(r.hostname, 'rancher.hostname'), 'rancher.hostname', rancherHostname);
   const renewText = v.optionalString(r.renewBefore, 'rancher.renewBefore') ?? DEFAULTS.renewBefore;
   let renewBefore: number;
@@ -138,7 +173,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     restartWorkloads = r.restartWorkloads.map((w: unknown, i: number) => parseWorkload(v, w, `rancher.restartWorkloads[${i}]`));
   }
 
-  const downstream: ResolvedCluster[] = [];
+  const downstream: ResolvedDownstream[] = [];
   if (root.downstream !== undefined) {
     if (!Array.isArray(root.downstream)) {
       throw new ConfigError(abs, 'downstream', 'must be a list of clusters', 'write each cluster as an item with name and kubeconfig');
@@ -146,13 +181,20 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     const seen = new Set<string>();
     root.downstream.forEach((d: unknown, i: number) => {
       const f = `downstream[${i}]`;
-      const o = v.object(d, f, ['name', 'kubeconfig', 'context']);
+      const o = v.object(d, f, ['name', 'kubeconfig', 'context', 'distribution']);
       const name = v.checked(v.string(o.name, `${f}.name`), `${f}.name`, clusterName);
       if (seen.has(name)) {
         throw new ConfigError(abs, `${f}.name`, `'${name}' names another downstream cluster too`, 'give every downstream cluster its own name');
       }
       seen.add(name);
-      downstream.push({ name, kubeconfig: v.existingFile(o.kubeconfig, `${f}.kubeconfig`), context: v.optionalString(o.context, `${f}.context`) });
+      if (name === 'server') {
+        throw new ConfigError(abs, `${f}.name`, "'server' is the name of the Rancher server cluster in plans and logs", "use the cluster's name in Rancher");
+      }
+      if (o.distribution === undefined) {
+        throw new ConfigError(abs, `${f}.distribution`, 'is missing', `say how the cluster was made, one of ${DISTRIBUTIONS.join(', ')}: it decides which Rancher agents run there`);
+      }
+      const distribution = v.oneOf(o.distribution, `${f}.distribution`, [...DISTRIBUTIONS]) as Distribution;
+      downstream.push({ name, kubeconfig: v.existingFile(o.kubeconfig, `${f}.kubeconfig`), context: v.optionalString(o.context, `${f}.context`), distribution });
     });
   }
 
@@ -168,6 +210,11 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
       renewBefore,
       release,
       restartWorkloads,
+      rancherVersion: rancherVersion ?? release?.version,
+      tls,
+      ingressSecretName,
+      gate,
+      agentWaitSeconds,
     },
     downstream,
   };
@@ -237,6 +284,14 @@ class Validator {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'boolean') {
       throw new ConfigError(this.file, field, `must be true or false, not '${String(value)}'`, 'write true or false without quotes');
+    }
+    return value;
+  }
+
+  optionalSeconds(value: unknown, field: string): number | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 86_400) {
+      throw new ConfigError(this.file, field, `'${String(value)}' is not a whole number of seconds from 1 to 86400`, 'write a number of seconds, e.g. 600');
     }
     return value;
   }

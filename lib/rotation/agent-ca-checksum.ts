@@ -1,133 +1,105 @@
-import { Env } from '@cdktf/provider-kubernetes/lib/env';
-import { ITerraformDependable, TerraformProvider, TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { CATTLE_CA_CHECKSUM } from '../contract';
-import { DEFAULTS, dnsLabel, dnsSubdomain, notEmpty, sha256HexValue } from '../rules';
-import { checkProp, fieldManagerName, RotationBaseProps, RotationPropError } from './common';
-
-/** One Rancher agent workload and the container that carries `CATTLE_CA_CHECKSUM`. */
-export interface AgentContainer {
-  /** The workload's name. */
-  readonly name: string;
-  /** The container's name inside the pod template. */
-  readonly container: string;
-}
+import { fieldManagerFor } from '../contract';
+import { CLUSTER_AGENT, NODE_AGENT } from '../rancher-agents';
+import { dnsLabel, dnsSubdomain, notEmpty, sha256HexValue } from '../rules';
+import type { StepWorkload } from '../steps/spec';
+import { ClusterStep, StepBaseProps } from './cluster-step';
+import { checkProp, RotationPropError } from './common';
 
 /** Properties of {@link AgentCaChecksum}. */
-export interface AgentCaChecksumProps extends RotationBaseProps {
+export interface AgentCaChecksumProps extends StepBaseProps {
   /**
    * The `CATTLE_CA_CHECKSUM` value: the SHA-256 of Rancher's `cacerts`
-   * setting, lowercase hex (`CaBundle.checksum`, `RancherCaSecret.checksum`).
+   * setting, lowercase hex (`CaBundle.checksum`); `null` removes the variable
+   * (Rancher serves a publicly trusted certificate and an empty setting).
    */
-  readonly checksum: string;
-  /** The downstream cluster's name, for messages and documentation (it does not change resource addresses). */
+  readonly checksum: string | null;
+  /** The downstream cluster's name, for messages. */
   readonly clusterName: string;
   /**
-   * The namespace of the agents.
-   * @default 'cattle-system'
+   * The agent workloads and the container carrying the variable. Use
+   * `rancherAgents(distribution, rancherVersion)`; one that does not exist
+   * in the cluster is skipped with a line saying so.
+   * @default [CLUSTER_AGENT, NODE_AGENT]
    */
-  readonly namespace?: string;
+  readonly agents?: StepWorkload[];
   /**
-   * The cluster agent Deployment and its container.
-   * @default { name: 'cattle-cluster-agent', container: 'cluster-register' }
+   * How long the step waits for the agents' pods to be Ready, in seconds.
+   * @default 300
    */
-  readonly clusterAgent?: AgentContainer;
-  /**
-   * The node agent DaemonSet and its container, or `false` for clusters
-   * without one (Rancher ≥ 2.6 deploys `cattle-node-agent` for RKE1 clusters only).
-   * @default { name: 'cattle-node-agent', container: 'agent' }
-   */
-  readonly nodeAgent?: AgentContainer | false;
+  readonly waitSeconds?: number;
 }
 
 /**
  * Makes the Rancher agents of ONE downstream cluster trust a new CA (the
- * manual-checksum method of Rancher's certificate update procedure, when it
- * reconfigures the agents to trust the new CA): sets `CATTLE_CA_CHECKSUM` on the `cattle-cluster-agent`
- * Deployment and the `cattle-node-agent` DaemonSet with `kubernetes_env`, each
- * with its own field manager and `force`. Changing the env var changes the pod
- * template, so the agents roll.
+ * manual-checksum method of Rancher's certificate update procedure): a step
+ * sets `CATTLE_CA_CHECKSUM` on each agent that exists (strategic merge patch
+ * with its own field manager), reads it back, and waits until the agents'
+ * pods are Ready. Changing the variable changes the pod template, so the
+ * agents roll once per CA change.
  *
- * Use one instance per downstream cluster, each with that cluster's provider.
- * The dependencies (`dependsOn`) must include whatever makes Rancher serve the
- * new CA first, or agents reject it.
+ * Run it only after Rancher serves the new CA ({@link CacertsGate}): an agent
+ * checks at start that the CA Rancher serves hashes to its checksum and exits
+ * otherwise. Destroying the construct (or removing a cluster from the
+ * configuration) leaves the agents as they are.
  *
  * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  */
 export class AgentCaChecksum extends Construct {
   /** The default cluster agent Deployment and container. */
-  public static readonly DEFAULT_CLUSTER_AGENT: AgentContainer = { name: 'cattle-cluster-agent', container: 'cluster-register' };
-  /** The default node agent DaemonSet and container. */
-  public static readonly DEFAULT_NODE_AGENT: AgentContainer = { name: 'cattle-node-agent', container: 'agent' };
+  public static readonly DEFAULT_CLUSTER_AGENT: StepWorkload = CLUSTER_AGENT;
+  /** The default node agent DaemonSet and container (RKE1 on Rancher 2.5–2.11). */
+  public static readonly DEFAULT_NODE_AGENT: StepWorkload = NODE_AGENT;
 
-  /** The `kubernetes_env` on the cluster agent Deployment, for escape hatches. */
-  public readonly clusterAgentEnv: Env;
-  /** The resource that sets the checksum on the node agent DaemonSet (undefined when `nodeAgent: false`). */
-  public readonly nodeAgentResource?: TerraformResource;
-  /** The checksum set. */
-  public readonly checksum: string;
+  /** The step. */
+  public readonly step: ClusterStep;
+  /** The checksum set, or null when it is removed. */
+  public readonly checksum: string | null;
   /** The downstream cluster's name. */
   public readonly clusterName: string;
-  /** The agents' namespace. */
-  public readonly namespace: string;
-
-  private readonly provider?: TerraformProvider;
-  private readonly dependsOn?: ITerraformDependable[];
+  /** The agents the step changes where they exist. */
+  public readonly agents: StepWorkload[];
 
   constructor(scope: Construct, id: string, props: AgentCaChecksumProps) {
     super(scope, id);
     const what = 'AgentCaChecksum';
     checkProp(what, 'clusterName', props.clusterName, notEmpty);
-    checkProp(`${what} (cluster '${props.clusterName}')`, 'checksum', props.checksum, sha256HexValue);
-    this.namespace = props.namespace ?? DEFAULTS.rancherNamespace;
-    checkProp(what, 'namespace', this.namespace, dnsLabel());
-    const clusterAgent = props.clusterAgent ?? AgentCaChecksum.DEFAULT_CLUSTER_AGENT;
-    checkAgent(what, 'clusterAgent', clusterAgent);
-    const nodeAgent = props.nodeAgent === undefined ? AgentCaChecksum.DEFAULT_NODE_AGENT : props.nodeAgent;
-    if (nodeAgent !== false) {
-      checkAgent(what, 'nodeAgent', nodeAgent);
+    if (props.checksum !== null) {
+      checkProp(`${what} (cluster '${props.clusterName}')`, 'checksum', props.checksum, sha256HexValue);
+    }
+    const agents = props.agents ?? [CLUSTER_AGENT, NODE_AGENT];
+    if (agents.length === 0) {
+      throw new RotationPropError(what, 'agents', '[]', 'is empty', 'list the agent workloads (rancherAgents(distribution, rancherVersion))');
+    }
+    for (const agent of agents) checkAgent(what, agent);
+    const waitSeconds = props.waitSeconds ?? 300;
+    if (!Number.isInteger(waitSeconds) || waitSeconds < 1) {
+      throw new RotationPropError(what, 'waitSeconds', waitSeconds, 'is not a whole number of seconds ≥ 1', 'give how long the agents may take to roll, e.g. 300');
     }
     this.checksum = props.checksum;
     this.clusterName = props.clusterName;
-    this.provider = props.provider;
-    this.dependsOn = props.dependsOn;
-
-    this.clusterAgentEnv = this.envResource('ClusterAgent', 'Deployment', clusterAgent, 'cluster-agent-env');
-    if (nodeAgent !== false) {
-      this.nodeAgentResource = this.nodeAgentEnv(nodeAgent);
-    }
-  }
-
-  /**
-   * The one place that decides how the node agent DaemonSet gets the checksum.
-   * Provider issue #2426 reports that `kubernetes_env` may not apply to
-   * DaemonSets; a subclass (or a later version) can return a workaround here
-   * (e.g. a patch through another resource) without touching the rest.
-   */
-  protected nodeAgentEnv(nodeAgent: AgentContainer): TerraformResource {
-    return this.envResource('NodeAgent', 'DaemonSet', nodeAgent, 'node-agent-env');
-  }
-
-  /** A `kubernetes_env` setting `CATTLE_CA_CHECKSUM` on one container of one workload. */
-  protected envResource(id: string, kind: 'Deployment' | 'DaemonSet', agent: AgentContainer, purpose: string): Env {
-    return new Env(this, id, {
-      provider: this.provider,
-      dependsOn: this.dependsOn,
-      apiVersion: 'apps/v1',
-      kind,
-      metadata: { name: agent.name, namespace: this.namespace },
-      container: agent.container,
-      env: [{ name: CATTLE_CA_CHECKSUM, value: this.checksum }],
-      fieldManager: fieldManagerName(this, purpose),
-      force: true,
+    this.agents = agents.map((a) => ({ ...a }));
+    this.step = new ClusterStep(this, 'Step', {
+      target: props.target,
+      dependsOn: props.dependsOn,
+      spec: { step: 'agents', checksum: props.checksum, workloads: this.agents, fieldManager: fieldManagerFor(this.node.path, 'agent-env'), waitSeconds },
     });
+  }
+
+  /** The `terraform_data` of the step, to depend on. */
+  public get resource() {
+    return this.step.resource;
   }
 }
 
-function checkAgent(what: string, prop: string, agent: AgentContainer): void {
+function checkAgent(what: string, agent: StepWorkload): void {
   if (agent === null || typeof agent !== 'object') {
-    throw new RotationPropError(what, prop, agent, 'must be an object { name, container }', 'name the workload and its container');
+    throw new RotationPropError(what, 'agents', agent, 'must be objects { kind, namespace, name, container }', 'name the workload and its container');
   }
-  checkProp(what, `${prop}.name`, agent.name, dnsSubdomain);
-  checkProp(what, `${prop}.container`, agent.container, dnsLabel('container name'));
+  if (!['Deployment', 'DaemonSet', 'StatefulSet'].includes(agent.kind)) {
+    throw new RotationPropError(what, 'agents[].kind', agent.kind, 'is not Deployment, DaemonSet or StatefulSet', 'give the workload kind');
+  }
+  checkProp(what, 'agents[].namespace', agent.namespace, dnsLabel());
+  checkProp(what, 'agents[].name', agent.name, dnsSubdomain);
+  checkProp(what, 'agents[].container', agent.container ?? '', dnsLabel('container name'));
 }

@@ -1,12 +1,12 @@
-import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { Construct } from 'constructs';
-import { caBundleMetadata } from '../contract';
+import { caBundleMetadata, fieldManagerFor } from '../contract';
 import { CaBundle } from '../pki';
 import { DEFAULTS, dnsLabel, dnsSubdomain } from '../rules';
-import { checkProp, RotationBaseProps, RotationPropError } from './common';
+import { ClusterStep, StepBaseProps } from './cluster-step';
+import { checkProp, RotationPropError } from './common';
 
 /** Properties of {@link RancherCaSecret}. */
-export interface RancherCaSecretProps extends RotationBaseProps {
+export interface RancherCaSecretProps extends StepBaseProps {
   /**
    * The private CA bundle, `cacerts.pem`: the intermediate CA(s), then the
    * root (`ServerCertificate.caBundle`). Public data, stored as it is in the
@@ -39,8 +39,8 @@ export class RancherCaSecret extends Construct {
   /** The namespace Rancher is installed in by default. */
   public static readonly DEFAULT_NAMESPACE = DEFAULTS.rancherNamespace;
 
-  /** The `kubernetes_secret_v1` resource, for escape hatches. */
-  public readonly resource: SecretV1;
+  /** The step that writes the Secret (server-side apply, then read back); a Secret that exists is taken over. */
+  public readonly step: ClusterStep;
   /** `CATTLE_CA_CHECKSUM` for this bundle. */
   public readonly checksum: string;
   /** The Secret's name. */
@@ -70,16 +70,23 @@ export class RancherCaSecret extends Construct {
     this.checksum = props.bundle.checksum;
     this.annotations = caBundleMetadata(props.bundle.certificates, this.checksum);
 
-    this.resource = new SecretV1(this, 'Resource', {
-      provider: props.provider,
+    this.step = new ClusterStep(this, 'Step', {
+      target: props.target,
       dependsOn: props.dependsOn,
-      metadata: {
-        name: this.secretName,
+      spec: {
+        step: 'secret',
         namespace: this.namespace,
+        name: this.secretName,
+        type: 'Opaque',
+        data: { 'cacerts.pem': { text: props.bundle.pem } },
         annotations: this.annotations,
+        fieldManager: fieldManagerFor(this.node.path, 'secret'),
       },
-      type: 'Opaque',
-      data: { 'cacerts.pem': props.bundle.pem },
     });
+  }
+
+  /** The `terraform_data` of the step, to depend on. */
+  public get resource() {
+    return this.step.resource;
   }
 }

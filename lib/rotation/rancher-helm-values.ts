@@ -149,7 +149,8 @@ class ManagedRancherRelease extends RancherRelease {
       values: o.values,
       set: Object.entries(values).map(([key, value]) => ({ name: key, value })),
       reuseValues: true,
-      wait: false,
+      // The gate that follows waits for Rancher anyway; waiting here keeps a failed rollout on this step.
+      wait: true,
     });
     return { resource };
   }
@@ -184,6 +185,9 @@ class ExternalRancherRelease extends RancherRelease {
       '--version',
       o.deployedVersion,
       '--reuse-values',
+      '--wait',
+      '--timeout',
+      '10m',
       ...Object.entries(values).flatMap(([key, value]) => ['--set', `${key}=${value}`]),
       ...kube,
     ]);
@@ -217,6 +221,17 @@ export interface RancherHelmValuesProps extends Pick<RotationBaseProps, 'depends
   readonly privateCa: boolean;
   /** How the release is changed: {@link RancherRelease.managed} or {@link RancherRelease.external}. */
   readonly mode: RancherRelease;
+  /**
+   * `ingress`: the chart's Ingress presents the certificate from the Secret
+   * (`ingress.tls.source=secret`); `external`: a load balancer does (`tls=external`).
+   * @default 'ingress'
+   */
+  readonly tls?: 'ingress' | 'external';
+  /**
+   * The Ingress's TLS Secret; set as `ingress.tls.secretName` when it is not the default.
+   * @default 'tls-rancher-ingress'
+   */
+  readonly ingressSecretName?: string;
 }
 
 /**
@@ -250,11 +265,16 @@ export class RancherHelmValues extends Construct {
     if (!(props.mode instanceof RancherRelease)) {
       throw new RotationPropError(what, 'mode', typeof props.mode, 'is not a RancherRelease', 'pass RancherRelease.managed({ … }) or RancherRelease.external({ … })');
     }
-    this.values = {
-      'ingress.tls.source': 'secret',
-      privateCA: props.privateCa ? 'true' : 'false',
-      hostname: props.hostname,
-    };
+    const secretName = props.ingressSecretName ?? DEFAULTS.ingressSecretName;
+    this.values =
+      (props.tls ?? 'ingress') === 'external'
+        ? { tls: 'external', privateCA: props.privateCa ? 'true' : 'false', hostname: props.hostname }
+        : {
+            'ingress.tls.source': 'secret',
+            ...(secretName !== DEFAULTS.ingressSecretName ? { 'ingress.tls.secretName': secretName } : {}),
+            privateCA: props.privateCa ? 'true' : 'false',
+            hostname: props.hostname,
+          };
     this.valuesSha256 = sha256Hex(canonicalJson(this.values));
     const bound = props.mode.bind(this, what, this.values, props.dependsOn);
     this.resource = bound.resource;

@@ -1,11 +1,11 @@
 import { Construct } from 'constructs';
 import { ServerCertificate } from '../pki';
 import { DEFAULTS } from '../rules';
-import { RotationBaseProps } from './common';
+import { StepBaseProps } from './cluster-step';
 import { TlsCertificateSecret } from './tls-certificate-secret';
 
 /** Properties of {@link RancherIngressCertificate}. */
-export interface RancherIngressCertificateProps extends RotationBaseProps {
+export interface RancherIngressCertificateProps extends StepBaseProps {
   /**
    * The Rancher server certificate (leaf + intermediates) and the path of its
    * key, as `loadServerCertificate` returns them.
@@ -47,7 +47,7 @@ export class RancherIngressCertificate extends TlsCertificateSecret {
       name: props.secretName ?? RancherIngressCertificate.DEFAULT_SECRET_NAME,
       namespace: props.namespace ?? RancherIngressCertificate.DEFAULT_NAMESPACE,
       extraAnnotations: props.extraAnnotations,
-      provider: props.provider,
+      target: props.target,
       dependsOn: props.dependsOn,
     });
   }

@@ -1,9 +1,12 @@
-import { ITerraformDependable, TerraformProvider, Token } from 'cdktf';
+import { ITerraformDependable, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { sha256Hex } from '../contract';
 import { hostCoverage, ServerCertificate } from '../pki';
-import { defaultPrivateCa, rancherHostname } from '../rules';
+import { Distribution, DISTRIBUTIONS, rancherAgents } from '../rancher-agents';
+import { DEFAULTS, defaultPrivateCa, dnsSubdomain, rancherHostname } from '../rules';
 import { AgentCaChecksum } from './agent-ca-checksum';
+import { CacertsGate } from './cacerts-gate';
+import { StepTarget } from './cluster-step';
 import { addRotationWarning, checkProp, RotationPropError } from './common';
 import { RancherCaSecret } from './rancher-ca-secret';
 import { RancherHelmValues, RancherRelease } from './rancher-helm-values';
@@ -14,9 +17,15 @@ import { RolloutRestart, Workload } from './rollout-restart';
 export interface DownstreamCluster {
   /** The cluster's name (letters, digits, '.', '_', '-'); unique within one rotation, it names the constructs. */
   readonly name: string;
-  /** The Kubernetes provider of this cluster (one alias per cluster). */
-  readonly provider: TerraformProvider;
+  /** Where the cluster is: kubeconfig (absolute path) and context. */
+  readonly kubeconfig: string;
+  readonly context?: string;
+  /** How the cluster was made: decides which agents it runs (`rancherAgents`). */
+  readonly distribution: Distribution;
 }
+
+/** How the Rancher server is reached from outside, for the certificate it presents. */
+export type RancherTls = 'ingress' | 'external';
 
 /** Properties of {@link RancherServerRotation}. */
 export interface RancherServerRotationProps {
@@ -26,7 +35,8 @@ export interface RancherServerRotationProps {
   readonly certificate: ServerCertificate;
   /**
    * Whether the certificate is signed by a private CA: writes `tls-ca`,
-   * `privateCA=true` and the agents' `CATTLE_CA_CHECKSUM`.
+   * `privateCA=true` and the agents' `CATTLE_CA_CHECKSUM`; false removes the
+   * agents' checksum once Rancher serves an empty `cacerts`.
    * @default - true when `certificate.caBundle` is set
    */
   readonly privateCa?: boolean;
@@ -35,73 +45,91 @@ export interface RancherServerRotationProps {
    * @default - the chart values are left as they are (the release already reads the secrets)
    */
   readonly release?: RancherRelease;
+  /** The Rancher server (local) cluster: kubeconfig (absolute path) and context. */
+  readonly server: { readonly kubeconfig: string; readonly context?: string };
   /**
-   * The Kubernetes provider of the Rancher server (local) cluster.
-   * @default - the stack's default `kubernetes` provider
+   * The Rancher version (`2.8.5`): decides whether RKE1 clusters run `cattle-node-agent` (2.5–2.11).
+   * @default - unknown: RKE1 clusters list the node agent, skipped where it does not exist
    */
-  readonly serverProvider?: TerraformProvider;
+  readonly rancherVersion?: string;
   /**
-   * The downstream clusters, each with its own provider: agents get the CA
-   * checksum (private CA) and the workloads roll there.
+   * Where the server certificate is presented: `ingress` (the chart's Ingress
+   * reads `ingressSecretName`) or `external` (a load balancer terminates TLS:
+   * no ingress Secret is written; `tls-ca`, the restart and the agents still are).
+   * @default 'ingress'
+   */
+  readonly tls?: RancherTls;
+  /**
+   * The Ingress's TLS Secret (`ingress.tls.secretName`, Rancher ≥ 2.6).
+   * @default 'tls-rancher-ingress'
+   */
+  readonly ingressSecretName?: string;
+  /**
+   * The downstream clusters, each with its kubeconfig context and distribution.
    * @default [] - no downstream cluster
    */
   readonly downstream?: DownstreamCluster[];
+  /** The gate before any agent changes ({@link CacertsGate}): where to connect and how long to wait. */
+  readonly gate?: { readonly connectTo?: string; readonly timeoutSeconds?: number };
   /**
-   * The workloads to roll in every cluster after the rotation.
-   * @default RolloutRestart.RANCHER_DEFAULT_WORKLOADS
+   * How long each cluster's agents may take to be Ready with the new checksum, in seconds.
+   * @default 300
+   */
+  readonly agentWaitSeconds?: number;
+  /**
+   * More workloads to roll in every downstream cluster after a CA change
+   * (after its agents); one that does not exist there is skipped.
+   * @default [] - only the agents roll (their checksum changes)
    */
   readonly restartWorkloads?: Workload[];
-  /**
-   * Whether the workloads also roll in the Rancher server (local) cluster.
-   * @default true
-   */
-  readonly restartOnServer?: boolean;
 }
 
 /**
  * Rotates the certificate of a Rancher server installed with Helm on
- * Kubernetes, as one reviewable plan:
+ * Kubernetes, as one reviewable plan of steps that each write, read back and
+ * run again after a failure ({@link ClusterStep}), in this order:
  *
- * 1. `cattle-system/tls-rancher-ingress` ({@link RancherIngressCertificate});
- * 2. `cattle-system/tls-ca` for a private CA ({@link RancherCaSecret});
- * 3. the chart values `ingress.tls.source=secret`, `privateCA`, `hostname`
- *    when `release` is given ({@link RancherHelmValues});
- * 4. `CATTLE_CA_CHECKSUM` on the agents of every downstream cluster for a
- *    private CA ({@link AgentCaChecksum});
- * 5. rollout restarts in every downstream cluster and on the server
- *    ({@link RolloutRestart}), after steps 1–4.
+ * 1. `cattle-system/tls-ca` for a private CA ({@link RancherCaSecret});
+ * 2. the chart values `ingress.tls.source=secret`, `privateCA`, `hostname`
+ *    when `release` is given, waiting for the release ({@link RancherHelmValues});
+ * 3. the ingress Secret `tls-rancher-ingress` ({@link RancherIngressCertificate}),
+ *    after the chart values so that cert-manager no longer owns it;
+ * 4. a restart of `deploy/rancher` keyed on the CA: Rancher reads
+ *    `cacerts.pem` only when it starts;
+ * 5. the gate ({@link CacertsGate}): Rancher has rolled out and serves the
+ *    new CA, and presents the new certificate;
+ * 6. per downstream cluster, only after the gate: `CATTLE_CA_CHECKSUM` on the
+ *    agents that exist ({@link AgentCaChecksum}), set for a private CA and
+ *    removed for a public one, waiting until they are Ready;
+ * 7. `restartWorkloads` in each downstream cluster, when given.
  *
- * The restarts carry `sha256(leaf fingerprint + "\n" + CA checksum)`: a new
- * leaf from the same CA changes the ingress Secret and the restarts but not the
- * agents' checksum; a new CA changes `tls-ca`, the checksum in every downstream
- * cluster and the restarts. The same certificate plans nothing.
- *
- * Steps 1–4 are the steps of Rancher's certificate update procedure (the
- * agents by its manual-checksum method); the restarts of step 5 are the RKE1
- * workloads Rancher's certificate rotation page restarts, unless
- * `restartWorkloads` names others.
+ * A new leaf from the same CA writes the ingress Secret and passes the gate;
+ * nothing rolls. A new CA rolls Rancher once and each agent once. Existing
+ * Secrets are taken over; destroying the stack or removing a downstream
+ * cluster changes nothing in the clusters.
  *
  * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
- * @see https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/manage-clusters/rotate-certificates
  */
 export class RancherServerRotation extends Construct {
-  /** Step 1: the ingress certificate Secret. */
-  public readonly ingressCertificate: RancherIngressCertificate;
-  /** Step 2: the CA Secret (private CA only). */
+  /** Step 1: the CA Secret (private CA only). */
   public readonly caSecret?: RancherCaSecret;
-  /** Step 3: the chart values (when `release` is given). */
+  /** Step 2: the chart values (when `release` is given). */
   public readonly helmValues?: RancherHelmValues;
-  /** Step 4: the agents' checksum, one per downstream cluster (private CA only), in `downstream` order. */
+  /** Step 3: the ingress certificate Secret (`tls=ingress`). */
+  public readonly ingressCertificate?: RancherIngressCertificate;
+  /** Step 4: the restart of the Rancher Deployment, keyed on the CA. */
+  public readonly rancherRestart: RolloutRestart;
+  /** Step 5: the gate. */
+  public readonly gate: CacertsGate;
+  /** Step 6: the agents' checksum, one per downstream cluster, in `downstream` order. */
   public readonly agentChecksums: AgentCaChecksum[];
-  /** Step 5: restarts in the downstream clusters, in `downstream` order. */
+  /** Step 7: restarts in the downstream clusters (when `restartWorkloads` is given), in `downstream` order. */
   public readonly downstreamRestarts: RolloutRestart[];
-  /** Step 5: restarts on the server cluster (when `restartOnServer`). */
-  public readonly serverRestart?: RolloutRestart;
   /** Whether the rotation uses a private CA. */
   public readonly privateCa: boolean;
   /** The `CATTLE_CA_CHECKSUM` of the CA bundle (private CA only). */
   public readonly caChecksum?: string;
-  /** The content hash on the restarted pod templates. */
+  /** The content hash on Rancher's pod template: changes exactly when the CA (or public/private) changes. */
   public readonly trustHash: string;
 
   constructor(scope: Construct, id: string, props: RancherServerRotationProps) {
@@ -134,10 +162,16 @@ export class RancherServerRotation extends Construct {
       addRotationWarning(
         this,
         'caBundleUnused',
-        `'privateCa' is false, so the CA bundle ${bundle.file ?? ''} is not written to tls-ca and agents keep their ` +
+        `'privateCa' is false, so the CA bundle ${bundle.file ?? ''} is not written to tls-ca and agents lose their ` +
           `CATTLE_CA_CHECKSUM; remove 'caFile' or set 'privateCa' to true if the certificate is signed by a private CA.`,
       );
     }
+    const tls = props.tls ?? 'ingress';
+    if (tls !== 'ingress' && tls !== 'external') {
+      throw new RotationPropError(what, 'tls', tls, "is not 'ingress' or 'external'", "use 'external' when a load balancer terminates TLS, else leave it out");
+    }
+    const ingressSecretName = props.ingressSecretName ?? DEFAULTS.ingressSecretName;
+    checkProp(what, 'ingressSecretName', ingressSecretName, dnsSubdomain);
     const downstream = props.downstream ?? [];
     const seen = new Set<string>();
     for (const cluster of downstream) {
@@ -150,70 +184,94 @@ export class RancherServerRotation extends Construct {
           "use the cluster's name in Rancher",
         );
       }
-      if (seen.has(cluster.name)) {
-        throw new RotationPropError(what, 'downstream[].name', cluster.name, 'is listed twice', 'give each downstream cluster once, with its own provider');
+      if (seen.has(cluster.name) || cluster.name === 'server') {
+        throw new RotationPropError(what, 'downstream[].name', cluster.name, cluster.name === 'server' ? 'is the name of the Rancher server cluster' : 'is listed twice', 'give each downstream cluster once, under its name in Rancher');
+      }
+      if (!(DISTRIBUTIONS as readonly string[]).includes(cluster.distribution)) {
+        throw new RotationPropError(what, 'downstream[].distribution', cluster.distribution, `is not one of ${DISTRIBUTIONS.join(', ')}`, 'say how the cluster was made; it decides which Rancher agents run there');
       }
       seen.add(cluster.name);
     }
+    const server: StepTarget = { cluster: 'server', kubeconfig: props.server.kubeconfig, ...(props.server.context !== undefined ? { context: props.server.context } : {}) };
 
-    // 1. and 2.: the secrets on the server cluster.
-    this.ingressCertificate = new RancherIngressCertificate(this, 'IngressCertificate', {
-      certificate,
-      provider: props.serverProvider,
-    });
+    // 1. tls-ca.
     if (this.privateCa && bundle !== undefined) {
-      this.caSecret = new RancherCaSecret(this, 'CaSecret', {
-        bundle,
-        provider: props.serverProvider,
-      });
+      this.caSecret = new RancherCaSecret(this, 'CaSecret', { bundle, target: server });
       this.caChecksum = this.caSecret.checksum;
     }
-    const secrets: ITerraformDependable[] = [this.ingressCertificate.resource, ...(this.caSecret ? [this.caSecret.resource] : [])];
+    let last: ITerraformDependable[] = this.caSecret ? [this.caSecret.resource] : [];
 
-    // 3.: the chart values.
+    // 2. The chart values, waiting for the release.
     if (props.release !== undefined) {
       this.helmValues = new RancherHelmValues(this, 'HelmValues', {
         hostname: props.hostname,
         privateCa: this.privateCa,
         mode: props.release,
-        dependsOn: secrets,
+        ingressSecretName: props.ingressSecretName,
+        tls,
+        dependsOn: last,
       });
+      last = [...last, this.helmValues.resource];
     }
-    const server: ITerraformDependable[] = [...secrets, ...(this.helmValues ? [this.helmValues.resource] : [])];
 
-    // 4. and 5.: agents and restarts.
-    this.trustHash = sha256Hex(`${certificate.leaf.sha256Fingerprint}\n${this.caChecksum ?? ''}`);
+    // 3. The ingress Secret, once the chart reads it as source=secret.
+    if (tls === 'ingress') {
+      this.ingressCertificate = new RancherIngressCertificate(this, 'IngressCertificate', {
+        certificate,
+        secretName: ingressSecretName,
+        target: server,
+        dependsOn: last,
+      });
+      last = [...last, this.ingressCertificate.resource];
+    }
+
+    // 4. Rancher reads cacerts.pem only at start: roll it when the CA changes.
+    this.trustHash = sha256Hex(`cacerts\n${this.caChecksum ?? 'public'}`);
+    this.rancherRestart = new RolloutRestart(this, 'RancherRestart', {
+      trustHash: this.trustHash,
+      workloads: [{ kind: 'Deployment', namespace: DEFAULTS.rancherNamespace, name: DEFAULTS.releaseName }],
+      target: server,
+      waitSeconds: 0,
+      dependsOn: last,
+    });
+
+    // 5. The gate.
+    this.gate = new CacertsGate(this, 'Gate', {
+      hostname: props.hostname,
+      checksum: this.caChecksum ?? '',
+      trustPem: this.privateCa ? bundle?.pem : undefined,
+      leafSha256: tls === 'ingress' ? certificate.leaf.sha256Fingerprint : undefined,
+      connectTo: props.gate?.connectTo,
+      timeoutSeconds: props.gate?.timeoutSeconds,
+      target: server,
+      dependsOn: [...last, this.rancherRestart.resource],
+    });
+
+    // 6. and 7.: per downstream cluster, after the gate.
     this.agentChecksums = [];
     this.downstreamRestarts = [];
     for (const cluster of downstream) {
       const clusterScope = new Construct(this, `Downstream-${cluster.name}`);
-      const after = [...server];
-      if (this.caChecksum !== undefined) {
-        const agents = new AgentCaChecksum(clusterScope, 'AgentCaChecksum', {
-          checksum: this.caChecksum,
-          clusterName: cluster.name,
-          provider: cluster.provider,
-          dependsOn: server,
-        });
-        this.agentChecksums.push(agents);
-        after.push(agents.clusterAgentEnv, ...(agents.nodeAgentResource ? [agents.nodeAgentResource] : []));
-      }
-      this.downstreamRestarts.push(
-        new RolloutRestart(clusterScope, 'RolloutRestart', {
-          trustHash: this.trustHash,
-          workloads: props.restartWorkloads,
-          provider: cluster.provider,
-          dependsOn: after,
-        }),
-      );
-    }
-    if (props.restartOnServer ?? true) {
-      this.serverRestart = new RolloutRestart(this, 'ServerRolloutRestart', {
-        trustHash: this.trustHash,
-        workloads: props.restartWorkloads,
-        provider: props.serverProvider,
-        dependsOn: server,
+      const target: StepTarget = { cluster: cluster.name, kubeconfig: cluster.kubeconfig, ...(cluster.context !== undefined ? { context: cluster.context } : {}) };
+      const agents = new AgentCaChecksum(clusterScope, 'AgentCaChecksum', {
+        checksum: this.caChecksum ?? null,
+        clusterName: cluster.name,
+        agents: rancherAgents(cluster.distribution, props.rancherVersion),
+        waitSeconds: props.agentWaitSeconds,
+        target,
+        dependsOn: [this.gate.resource],
       });
+      this.agentChecksums.push(agents);
+      if (props.restartWorkloads && props.restartWorkloads.length > 0) {
+        this.downstreamRestarts.push(
+          new RolloutRestart(clusterScope, 'RolloutRestart', {
+            trustHash: this.trustHash,
+            workloads: props.restartWorkloads,
+            target,
+            dependsOn: [agents.resource],
+          }),
+        );
+      }
     }
   }
 }

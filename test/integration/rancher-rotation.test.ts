@@ -1,153 +1,263 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { X509Certificate } from 'crypto';
 import { loadConfig } from '../../lib/config/load-config';
 import { cattleCaChecksum } from '../../lib/pki/fingerprint';
 import { RancherStack } from '../../stacks/rancher-stack';
 import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../support/pki';
-import { resetRancherInstall, writeConfig } from './support/rancher-bed';
-import { checksumOf, modelEvents, secretData, servedCacerts } from '../../scripts/testbed/rancher-model/client';
+import { agentWorkloads, countChanges, resetRancherInstall, writeConfig } from './support/rancher-bed';
+import { modelEvents, presentedChain, secretData, servedCacerts } from '../../scripts/testbed/rancher-model/client';
 import { expectNoKey, Workspace } from './support/terraform';
-import { helm, kubectl, kubeGet, loadTestbedEnv, waitFor } from '../../scripts/testbed/client';
+import { helm, kubectl, kubeGet, loadTestbedEnv } from '../../scripts/testbed/client';
 
-// Today's RancherServerRotation against the test bed's Rancher model: a Rancher
-// install that behaves as the real one (../shared/RANCHER-FACTS.md): testbed-1
-// runs Rancher (rancher-local profile), testbed-2 is an RKE1 downstream cluster
-// of Rancher 2.8 and testbed-3 an RKE2 one of 2.9+.
+// RancherServerRotation against the test bed's Rancher model, which behaves as
+// the real Rancher does (../shared/RANCHER-FACTS.md): testbed-1 runs Rancher
+// (rancher-local profile, installed with its own CA: cert-manager already wrote
+// tls-rancher-ingress), testbed-2 is an RKE1 downstream cluster of Rancher 2.8
+// (cluster and node agent), testbed-3 an RKE2 one (cluster agent only).
 //
-// Until issue 8 ("Rancher rotation that is safe on a real Rancher install"),
-// these tests pin what really happens, so the test bed shows each failure:
-//  - the first run fails with AlreadyExists (cert-manager already wrote
-//    tls-rancher-ingress);
-//  - workloads assumed to exist (default restart list, the node agent on RKE2)
-//    fail the apply;
-//  - with those worked around by hand, a CA change with privateCA already true
-//    applies "successfully" while Rancher keeps serving the old CA, and the
-//    agents restarted with the new checksum crash-loop.
-// Each expectation flips when issue 8 lands.
+// Each scenario deploys with the real cdktf and Terraform, then asserts from the
+// API servers and the model's log: every agent is Ready with the checksum
+// Rancher serves, no agent was ever started with a checksum Rancher did not
+// serve, the server presents the new certificate, a second plan is empty, and
+// no key byte is in cdktf.out, the state or the logs.
 const STACK = 'rancher';
+const CHART = path.join(__dirname, '../fixtures/charts/rancher');
 
-describe('RancherServerRotation on a real Rancher install (test-bed model): the defects issue 8 fixes', () => {
+describe('RancherServerRotation on a real Rancher install (test-bed model)', () => {
   const env = loadTestbedEnv();
   const SERVER = Number(env.TESTBED_RANCHER_CLUSTER);
   const HOSTNAME = env.TESTBED_RANCHER_HOSTNAME;
   const ws = new Workspace('rancher');
-  const certDir = path.join(ws.dir, 'certs');
   const keysSeen: string[] = [];
-  let deployed = false;
+  let n = 0;
+  let caB: PrivateCa;
+  let current: RancherFiles;
 
-  function synth(f: RancherFiles, downstream: number[], restartWorkloads?: string[]): void {
+  interface SynthOptions {
+    downstream?: number[];
+    privateCa?: boolean;
+    gateTimeout?: number;
+    restartWorkloads?: string[];
+  }
+
+  function synth(f: RancherFiles, o: SynthOptions = {}): void {
     keysSeen.push(f.keyPem);
+    const downstream = o.downstream ?? [2, 3];
     const configFile = writeConfig(ws.dir, {
       rancher: {
         kubeconfig: env.KUBECONFIG,
         context: `testbed-${SERVER}`,
         hostname: HOSTNAME,
-        certificate: { certFile: f.certFile, keyFile: f.keyFile, caFile: f.caFile },
-        release: { mode: 'external', chart: path.join(__dirname, '../fixtures/charts/rancher'), version: '2.8.5', helmBinary: env.TESTBED_HELM },
-        ...(restartWorkloads ? { restartWorkloads } : {}),
+        certificate: { certFile: f.certFile, keyFile: f.keyFile, ...(o.privateCa === false ? {} : { caFile: f.caFile }) },
+        ...(o.privateCa === false ? { privateCa: false } : {}),
+        release: { mode: 'external', chart: CHART, version: '2.8.5', helmBinary: env.TESTBED_HELM },
+        gate: { connectTo: `127.0.0.1:${env.TESTBED_RANCHER_PORT}`, timeoutSeconds: o.gateTimeout ?? 180 },
+        agentWaitSeconds: 180,
+        ...(o.restartWorkloads ? { restartWorkloads: o.restartWorkloads } : {}),
       },
-      downstream: downstream.map((i) => ({ name: `downstream-${i}`, kubeconfig: env.KUBECONFIG, context: `testbed-${i}` })),
+      downstream: downstream.map((i) => ({
+        name: `downstream-${i}`,
+        kubeconfig: env.KUBECONFIG,
+        context: `testbed-${i}`,
+        distribution: env[`TESTBED_PROFILE_${i}`] === 'rke1' ? 'rke1' : 'rke2',
+      })),
     });
     ws.synth((app) => new RancherStack(app, STACK, loadConfig(configFile, { now: new Date() })));
   }
 
-  function agentChecksum(cluster: number): string | undefined {
-    const w = kubeGet(cluster, '/apis/apps/v1/namespaces/cattle-system/deployments/cattle-cluster-agent');
+  /** Files for a new leaf from `ca`, in their own directory (the old files stay as they were). */
+  function files(ca: PrivateCa): RancherFiles {
+    return writeRancherFiles(path.join(ws.dir, `certs-${++n}`), ca, HOSTNAME);
+  }
+
+  function agentChecksum(cluster: number, kind = 'deployments', name = 'cattle-cluster-agent'): string | undefined {
+    const w = kubeGet(cluster, `/apis/apps/v1/namespaces/cattle-system/${kind}/${name}`);
     return w.spec.template.spec.containers[0].env?.find((e: any) => e.name === 'CATTLE_CA_CHECKSUM')?.value;
   }
 
-  function expectNoKeyAnywhere(): void {
-    const state = fs.existsSync(ws.statePath(STACK)) ? fs.readFileSync(ws.statePath(STACK), 'utf8') : '';
-    for (const key of keysSeen) {
-      expectNoKey(ws.synthesizedText(), key, 'cdktf.out');
-      expectNoKey(state, key, 'the state file');
-      expectNoKey(ws.logs.join('\n'), key, 'the deploy logs');
+  /** Every agent in `clusters` carries `checksum` (undefined: none) and is rolled out and Ready. */
+  function expectAgents(clusters: number[], checksum: string | undefined): void {
+    for (const c of clusters) {
+      for (const w of agentWorkloads(c)) {
+        const plural = w.kind === 'Deployment' ? 'deployments' : 'daemonsets';
+        expect({ cluster: c, agent: w.name, checksum: agentChecksum(c, plural, w.name) }).toEqual({ cluster: c, agent: w.name, checksum });
+        kubectl(c, ['rollout', 'status', '-n', 'cattle-system', `${w.kind.toLowerCase()}/${w.name}`, '--timeout=5s']);
+      }
     }
   }
 
   /**
-   * What a user of today's version must do by hand before the first run: stop
-   * cert-manager from writing tls-rancher-ingress (the chart drops the issuer
-   * annotation with ingress.tls.source=secret), then delete the secrets.
+   * No agent pod was started since `since` with a checksum Rancher did not serve.
+   * (Running agents may lose TLS between the ingress presenting the new chain and
+   * their replacement: they trust only the CA they downloaded at start. That
+   * window is the procedure's own; it closes when they roll.)
    */
-  function deleteSecretsByHand(): void {
-    helm(SERVER, ['upgrade', 'rancher', path.join(__dirname, '../fixtures/charts/rancher'), '--namespace', 'cattle-system', '--reuse-values', '--set', 'ingress.tls.source=secret']);
-    kubectl(SERVER, ['delete', 'secret', '-n', 'cattle-system', 'tls-rancher-ingress', 'tls-ca', '--ignore-not-found']);
+  function expectNoAgentStartFailures(since: string): void {
+    const failures = modelEvents().filter((e) => e.time >= since && e.event === 'agent-start-failed');
+    expect(failures).toEqual([]);
   }
 
-  let caA: PrivateCa;
+  function leafOf(f: RancherFiles): string {
+    return new X509Certificate(f.chainPem).fingerprint256;
+  }
+
+  function expectServed(f: RancherFiles, privateCa = true): void {
+    expect(servedCacerts().value ?? '').toBe(privateCa ? f.caPem.trim() : '');
+    expect(new X509Certificate(presentedChain()).fingerprint256).toBe(leafOf(f));
+    expect(secretData(SERVER, 'cattle-system', 'tls-rancher-ingress')['tls.crt']).toBe(f.chainPem);
+  }
+
+  function expectNoKeyAnywhere(): void {
+    const state = fs.readFileSync(ws.statePath(STACK), 'utf8');
+    const backup = fs.existsSync(`${ws.statePath(STACK)}.backup`) ? fs.readFileSync(`${ws.statePath(STACK)}.backup`, 'utf8') : '';
+    for (const key of keysSeen) {
+      expectNoKey(ws.synthesizedText(), key, 'cdktf.out');
+      expectNoKey(state + backup, key, 'the state file or its backup');
+      expectNoKey(ws.logs.join('\n'), key, 'the deploy logs');
+    }
+  }
+
+  function expectSecondPlanEmpty(): void {
+    const plan = ws.plan(STACK);
+    expect(plan.changes).toEqual([]);
+    for (const key of keysSeen) expectNoKey(plan.raw, key, 'plan JSON');
+  }
 
   beforeAll(async () => {
     await resetRancherInstall();
-    caA = makePrivateCa('Acme A');
+    caB = makePrivateCa('Acme B');
   });
 
   afterAll(async () => {
     try {
-      if (deployed) ws.destroy(STACK);
+      if (fs.existsSync(path.join(ws.dir, `terraform.${STACK}.tfstate`))) ws.destroy(STACK);
     } finally {
       ws.remove();
       await resetRancherInstall();
     }
   });
 
-  test('defect 4: the first run against a real install fails with AlreadyExists and changes nothing else', () => {
-    const before = secretData(SERVER, 'cattle-system', 'tls-rancher-ingress')['tls.crt'];
-    synth(writeRancherFiles(certDir, caA, HOSTNAME), [2]);
-    const r = ws.deploy(STACK, [1]);
-    expect(r.stdout + r.stderr).toMatch(/secrets "tls-rancher-ingress" already exists/);
-    // The release was not touched: still installed with Rancher's own certificate.
-    const values = JSON.parse(helm(SERVER, ['get', 'values', 'rancher', '--namespace', 'cattle-system', '-o', 'json']).stdout);
-    expect(values.ingress?.tls?.source).toBeUndefined();
-    expect(secretData(SERVER, 'cattle-system', 'tls-rancher-ingress')['tls.crt']).toBe(before);
-    deployed = true;
-    ws.destroy(STACK);
-    deployed = false;
-    expectNoKeyAnywhere();
-  });
-
-  test('defect 2: with the secrets removed by hand, the default restart list and the node agent fail the apply on RKE1 and RKE2 clusters', () => {
-    deleteSecretsByHand();
-    synth(writeRancherFiles(certDir, caA, HOSTNAME), [2, 3]);
-    deployed = true;
-    const r = ws.deploy(STACK, [1]);
-    const out = r.stdout + r.stderr;
-    // kube-dns is in the default list but an RKE1 cluster of today runs coredns; RKE2 has no cattle-node-agent.
-    expect(out).toMatch(/kube-dns/);
-    expect(out).toMatch(/cattle-node-agent/);
-    expect(out).toMatch(/does not exist|not found/i);
-    ws.destroy(STACK);
-    deployed = false;
-    expectNoKeyAnywhere();
-  });
-
-  test('defect 1: a CA change with privateCA already true applies "successfully" while Rancher serves the old CA and new agents crash-loop', async () => {
-    await resetRancherInstall();
-    // Worked around by hand: no pre-existing secrets, restarts only of a workload every cluster has, RKE1 only.
-    deleteSecretsByHand();
-    const workaround = ['Deployment/cattle-system/rancher-webhook'];
-    const filesA = writeRancherFiles(certDir, caA, HOSTNAME);
-    synth(filesA, [2], workaround);
-    deployed = true;
-    ws.deploy(STACK);
-    // The chart switch changed the rancher pod template, so Rancher rolled and now serves CA A.
-    await waitFor('Rancher to serve CA A', () => servedCacerts().value === filesA.caPem.trim(), 60);
-    await waitFor('the agent on testbed-2 to roll to CA A', () =>
-      kubectl(2, ['rollout', 'status', '-n', 'cattle-system', 'deployment/cattle-cluster-agent', '--timeout=1s'], { ok: [0, 1] }).status === 0, 120);
-
+  test('Rancher-issued (self-signed) → private CA A: existing secrets are taken over; Rancher restarts and serves A before any agent changes; RKE1 and RKE2 agents roll once', async () => {
     const since = new Date().toISOString();
-    const filesB = writeRancherFiles(certDir, makePrivateCa('Acme B'), HOSTNAME);
-    synth(filesB, [2], workaround);
-    ws.deploy(STACK); // exits 0: Terraform reports success
-
-    expect(secretData(SERVER, 'cattle-system', 'tls-ca')['cacerts.pem']).toBe(filesB.caPem);
-    expect(agentChecksum(2)).toBe(cattleCaChecksum(filesB.caPem));
-    // Nothing rolled deploy/rancher: it still serves what its pods read at start.
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(servedCacerts().value).toBe(filesA.caPem.trim());
-    const failed = await waitFor('the new agent pod to fail its start check', () =>
-      modelEvents().find((e) => e.event === 'agent-start-failed' && e.time >= since && e.cluster === 'testbed-2'), 60);
-    expect(failed.message).toBe(`Configured cacerts checksum (${checksumOf(filesA.caPem.trim())}) does not match given --ca-checksum (${cattleCaChecksum(filesB.caPem)})`);
+    const before = kubeGet(SERVER, '/api/v1/namespaces/cattle-system/secrets/tls-rancher-ingress');
+    expect(before.metadata.annotations?.['cert-manager.io/issuer-name'] ?? before.metadata.annotations?.['cert-manager.io/issuer']).toBeDefined();
+    current = files(makePrivateCa('Acme A'));
+    synth(current, { restartWorkloads: ['DaemonSet/kube-system/canal'] });
+    const r = ws.deploy(STACK);
+    const out = r.stdout + r.stderr;
+    expect(out).not.toMatch(/already exists/);
+    expect(out).toMatch(/cattle-system\/tls-rancher-ingress: taken over and updated/);
+    // RKE2 has neither cattle-node-agent nor canal: skipped, never an error.
+    expect(out).toMatch(/DaemonSet kube-system\/canal does not exist in this cluster: skipped/);
+    expectServed(current);
+    const sum = cattleCaChecksum(current.caPem);
+    expectAgents([2, 3], sum);
+    expect(agentWorkloads(2).map((w) => w.name)).toContain('cattle-node-agent');
+    expectNoAgentStartFailures(since);
+    // Order: Rancher started serving A before any agent pod started with A.
+    const events = modelEvents().filter((e) => e.time >= since);
+    const served = events.findIndex((e) => e.event === 'cacerts-served' && e.checksum === sum);
+    const firstAgent = events.findIndex((e) => e.event === 'agent-started' && e.given === sum);
+    expect(served).toBeGreaterThanOrEqual(0);
+    expect(firstAgent).toBeGreaterThan(served);
+    expectSecondPlanEmpty();
     expectNoKeyAnywhere();
+  });
+
+  test('private CA A → private CA B with privateCA already true: Rancher is rolled and serves B, then the agents change; nothing crash-loops', async () => {
+    const since = new Date().toISOString();
+    const rancherStartsBefore = modelEvents().filter((e) => e.event === 'rancher-started').length;
+    current = files(caB);
+    synth(current, { restartWorkloads: ['DaemonSet/kube-system/canal'] });
+    ws.deploy(STACK);
+    expectServed(current);
+    expectAgents([2, 3], cattleCaChecksum(current.caPem));
+    expect(modelEvents().filter((e) => e.event === 'rancher-started').length).toBeGreaterThan(rancherStartsBefore);
+    expectNoAgentStartFailures(since);
+    expectSecondPlanEmpty();
+    expectNoKeyAnywhere();
+  });
+
+  test('leaf-only renewal from the same CA: the plan replaces only the ingress Secret step and the gate; no Rancher, agent or canal pod restarts', async () => {
+    const since = new Date().toISOString();
+    const canalBefore = kubeGet(2, '/apis/apps/v1/namespaces/kube-system/daemonsets/canal').metadata.generation;
+    const agentBefore = kubeGet(2, '/apis/apps/v1/namespaces/cattle-system/deployments/cattle-cluster-agent').metadata.generation;
+    current = files(caB);
+    synth(current, { restartWorkloads: ['DaemonSet/kube-system/canal'] });
+    const plan = ws.plan(STACK);
+    expect(countChanges(plan.changes)).toEqual({ 'terraform_data:delete+create': 2 });
+    const addresses = plan.changes.map((c) => c.address);
+    expect(addresses.filter((a) => /ingresscertificate/i.test(a))).toHaveLength(1);
+    expect(addresses.filter((a) => /gate/i.test(a))).toHaveLength(1);
+    ws.deploy(STACK);
+    expectServed(current);
+    expect(modelEvents().filter((e) => e.time >= since && (e.event === 'rancher-started' || e.event === 'agent-started'))).toEqual([]);
+    expect(kubeGet(2, '/apis/apps/v1/namespaces/kube-system/daemonsets/canal').metadata.generation).toBe(canalBefore);
+    expect(kubeGet(2, '/apis/apps/v1/namespaces/cattle-system/deployments/cattle-cluster-agent').metadata.generation).toBe(agentBefore);
+    expectSecondPlanEmpty();
+  });
+
+  test('gate timeout: Rancher does not restart (its rollout is paused) → the apply fails at the gate before any agent changes; the next deploy converges', async () => {
+    const old = cattleCaChecksum(current.caPem);
+    const next = files(makePrivateCa('Acme C'));
+    kubectl(SERVER, ['rollout', 'pause', '-n', 'cattle-system', 'deployment/rancher']);
+    try {
+      synth(next, { gateTimeout: 20 });
+      const r = ws.deploy(STACK, [1]);
+      const out = r.stdout + r.stderr;
+      expect(out).toMatch(/cacerts-gate \[server\]: FAILED: .*has not rolled out after 20 s/);
+      expect(out).toMatch(/No agent was changed/);
+      expectAgents([2, 3], old);
+    } finally {
+      kubectl(SERVER, ['rollout', 'resume', '-n', 'cattle-system', 'deployment/rancher']);
+    }
+    const since = new Date().toISOString();
+    current = next;
+    synth(current);
+    ws.deploy(STACK);
+    expectServed(current);
+    expectAgents([2, 3], cattleCaChecksum(current.caPem));
+    expectNoAgentStartFailures(since);
+    expectSecondPlanEmpty();
+  });
+
+  test('removing a downstream cluster from the configuration changes nothing there: its agents keep the checksum', () => {
+    const sum = cattleCaChecksum(current.caPem);
+    synth(current, { downstream: [2] });
+    const plan = ws.plan(STACK);
+    expect(plan.changes.length).toBeGreaterThan(0);
+    expect(plan.changes.every((c) => c.type === 'terraform_data' && c.actions.join() === 'delete' && /downstream-3/.test(c.address))).toBe(true);
+    ws.deploy(STACK);
+    expectAgents([3], sum);
+    expectSecondPlanEmpty();
+  });
+
+  test('private CA → publicly trusted certificate: Rancher serves an empty cacerts, then CATTLE_CA_CHECKSUM is removed from the agents; no agent exits', async () => {
+    const since = new Date().toISOString();
+    // A "public" CA: trusted through the trust store of the machine that applies (NODE_EXTRA_CA_CERTS), not through tls-ca.
+    const publicCa = makePrivateCa('Public Trust Services');
+    current = files(publicCa);
+    const trustStore = path.join(ws.dir, 'public-roots.pem');
+    fs.writeFileSync(trustStore, publicCa.root.certPem);
+    synth(current, { downstream: [2, 3], privateCa: false });
+    const r = ws.deploy(STACK, [0], { NODE_EXTRA_CA_CERTS: trustStore });
+    expect(r.stdout).toMatch(/serves an empty cacerts setting/);
+    expectServed(current, false);
+    expectAgents([2, 3], undefined);
+    const values = JSON.parse(helm(SERVER, ['get', 'values', 'rancher', '--namespace', 'cattle-system', '-o', 'json']).stdout);
+    expect(values.privateCA).toBe(false);
+    expectNoAgentStartFailures(since);
+    expect(modelEvents().filter((e) => e.time >= since && /no CA certificate configured/.test(e.message ?? ''))).toEqual([]);
+    expectSecondPlanEmpty();
+    expectNoKeyAnywhere();
+  });
+
+  test('destroying the stack leaves tls-ca, tls-rancher-ingress and the agents as they are', () => {
+    const chain = secretData(SERVER, 'cattle-system', 'tls-rancher-ingress')['tls.crt'];
+    ws.destroy(STACK);
+    expect(secretData(SERVER, 'cattle-system', 'tls-rancher-ingress')['tls.crt']).toBe(chain);
+    expect(kubeGet(SERVER, '/api/v1/namespaces/cattle-system/secrets').items.map((s: any) => s.metadata.name)).toContain('tls-ca');
+    expectAgents([2, 3], undefined);
   });
 });

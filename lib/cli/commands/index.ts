@@ -6,5 +6,6 @@ import type { Command } from '../io';
 import { checkCommand } from './check';
 import { explainCommand } from './explain';
 import { pkiCommand } from './pki';
+import { stepCommand } from './step';
 
-export const COMMANDS: readonly Command[] = [checkCommand, explainCommand, pkiCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, explainCommand, pkiCommand, stepCommand];

@@ -1,6 +1,6 @@
 /**
- * A small read-only Kubernetes API client: GET requests over HTTPS (or HTTP)
- * with JSON answers and list pages, for a context of a kubeconfig
+ * A small Kubernetes API client: JSON requests over HTTPS (or HTTP) — GET and
+ * list pages for `check`, PATCH for the steps Terraform runs — for a context of a kubeconfig
  * ({@link selectContext}). No dependencies beyond Node.
  *
  * Authentication, as kubectl: client certificate and key (files or data),
@@ -67,6 +67,12 @@ export interface ListPage<T> {
   readonly continueToken?: string;
 }
 
+/** A request body and its content type. */
+interface Payload {
+  readonly body: string;
+  readonly contentType: string;
+}
+
 /** What a request authenticates with. */
 interface Credential {
   readonly authorization?: string;
@@ -124,15 +130,28 @@ export class KubeClient {
 
   /** GET `apiPath` (below the server URL's path) and parse the JSON answer. */
   async get<T = unknown>(apiPath: string, query: Query = {}): Promise<T> {
+    return this.request<T>('GET', apiPath, query);
+  }
+
+  /**
+   * PATCH `apiPath` with a JSON body of the given patch type
+   * (`application/apply-patch+yaml` for server-side apply, which takes JSON,
+   * `application/strategic-merge-patch+json`, `application/merge-patch+json`).
+   */
+  async patch<T = unknown>(apiPath: string, body: unknown, contentType: string, query: Query = {}): Promise<T> {
+    return this.request<T>('PATCH', apiPath, query, { body: JSON.stringify(body), contentType });
+  }
+
+  private async request<T>(method: string, apiPath: string, query: Query, payload?: Payload): Promise<T> {
     let credential = await this.credential();
     try {
-      return (await this.send('GET', apiPath, query, credential)) as T;
+      return (await this.send(method, apiPath, query, credential, payload)) as T;
     } catch (err) {
       // As client-go: an exec credential the server refuses is fetched again, once.
       if (err instanceof KubeApiError && err.statusCode === 401 && this.kube.user.exec) {
         this.execCredential = undefined;
         credential = await this.credential();
-        return (await this.send('GET', apiPath, query, credential)) as T;
+        return (await this.send(method, apiPath, query, credential, payload)) as T;
       }
       throw err;
     }
@@ -215,7 +234,7 @@ export class KubeClient {
     return agent;
   }
 
-  private send(method: string, apiPath: string, query: Query, credential: Credential): Promise<unknown> {
+  private send(method: string, apiPath: string, query: Query, credential: Credential, payload?: Payload): Promise<unknown> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) {
       if (v !== undefined && v !== '') params.set(k, String(v));
@@ -242,6 +261,7 @@ export class KubeClient {
             Accept: 'application/json',
             'User-Agent': 'cert-rotation',
             ...(credential.authorization ? { Authorization: credential.authorization } : {}),
+            ...(payload ? { 'Content-Type': payload.contentType, 'Content-Length': Buffer.byteLength(payload.body) } : {}),
           },
         },
         (res) => {
@@ -272,7 +292,7 @@ export class KubeClient {
         req.destroy(Object.assign(new Error(`the API server at ${server} did not answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
       }, timeoutMs);
       req.on('error', fail);
-      req.end();
+      req.end(payload?.body);
     });
   }
 }

@@ -57,10 +57,10 @@ export class Workspace {
   }
 
   /** `cdktf deploy --auto-approve --skip-provider-lock` on the synthesized output; `ok` lists the accepted exit codes. */
-  deploy(stack: string, ok = [0]): RunResult {
+  deploy(stack: string, ok = [0], env: NodeJS.ProcessEnv = {}): RunResult {
     const r = run(path.join(REPO_ROOT, 'node_modules/.bin/cdktf'),
       ['deploy', stack, '--auto-approve', '--skip-provider-lock', '--skip-synth'],
-      { cwd: this.dir, ok });
+      { cwd: this.dir, ok, env: { ...testbedProcessEnv(), ...env } });
     this.logs.push(r.stdout, r.stderr);
     return r;
   }

@@ -1,0 +1,105 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { DataResource, ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+import { PublicStep, publicStep } from '../steps/public';
+import { STEP_ENV, STEP_SPEC_VERSION, StepEnvelope, StepSpec, StepTarget } from '../steps/spec';
+import { checkProp, RotationPropError, shellQuote, terraformLiteral } from './common';
+import { notEmpty } from '../rules';
+
+export type { StepTarget } from '../steps/spec';
+
+/** Props of every construct that writes to a cluster through a step. */
+export interface StepBaseProps {
+  /** The cluster: a kubeconfig (absolute path) and context, and the name messages use. */
+  readonly target: StepTarget;
+  /**
+   * Resources the step runs after.
+   * @default [] - no explicit dependencies
+   */
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/**
+ * The command that runs `cert-rotation step`: `$CERT_ROTATION_CLI` at synth
+ * when set (e.g. a cert-rotation installed elsewhere on the machine that
+ * applies), else `node <this package>/bin/cert-rotation.js`.
+ */
+export function stepCommand(): string {
+  const override = process.env.CERT_ROTATION_CLI?.trim();
+  if (override) return `${override} step`;
+  let dir = __dirname;
+  for (;;) {
+    const bin = path.join(dir, 'bin', 'cert-rotation.js');
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(bin) && fs.existsSync(pkg)) return `node ${shellQuote(bin)} step`;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cert-rotation: cannot find bin/cert-rotation.js above ' + __dirname + '; set CERT_ROTATION_CLI to the cert-rotation command');
+    dir = parent;
+  }
+}
+
+/** Every string of a JSON value escaped against Terraform interpolation. */
+function literalDeep(value: unknown): unknown {
+  if (typeof value === 'string') return terraformLiteral(value);
+  if (Array.isArray(value)) return value.map(literalDeep);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [terraformLiteral(k), literalDeep(v)]));
+  return value;
+}
+
+/** Props of {@link ClusterStep}. */
+export interface ClusterStepProps extends StepBaseProps {
+  /** What the step does. */
+  readonly spec: StepSpec;
+}
+
+/**
+ * One write-and-verify step on one cluster: a `terraform_data` whose
+ * `triggers_replace` is the step's public form ({@link publicStep}) and whose
+ * `local-exec` provisioner runs `cert-rotation step` with the spec in
+ * `$CERT_ROTATION_STEP`.
+ *
+ * - The step runs when it is created and again whenever its public form
+ *   changes (replacement); a second plan after a successful apply is empty.
+ * - A step that fails is left tainted and a step that was killed is not in
+ *   the state: either way the next plan runs it again.
+ * - Destroying it (or removing it from the configuration) changes nothing in
+ *   the cluster: it has no destroy-time command.
+ */
+export class ClusterStep extends Construct {
+  /** The `terraform_data` resource. */
+  public readonly resource: DataResource;
+  /** The public form, as in `triggers_replace`. */
+  public readonly publicForm: PublicStep;
+  /** The spec. */
+  public readonly spec: StepSpec;
+  /** The target cluster. */
+  public readonly target: StepTarget;
+
+  constructor(scope: Construct, id: string, props: ClusterStepProps) {
+    super(scope, id);
+    const t = props.target;
+    if (!t || typeof t !== 'object') {
+      throw new RotationPropError('ClusterStep', 'target', t, 'is missing', 'pass { cluster, kubeconfig, context } of the cluster the step writes to');
+    }
+    checkProp('ClusterStep', 'target.cluster', t.cluster, notEmpty);
+    if (typeof t.kubeconfig !== 'string' || !path.isAbsolute(t.kubeconfig)) {
+      throw new RotationPropError('ClusterStep', 'target.kubeconfig', t.kubeconfig, 'is not an absolute path', 'pass the absolute path of the kubeconfig (path.resolve it)');
+    }
+    this.spec = props.spec;
+    this.target = t;
+    this.publicForm = publicStep(props.spec, t.cluster);
+    const envelope: StepEnvelope = { version: STEP_SPEC_VERSION, target: t, spec: props.spec };
+    this.resource = new DataResource(this, 'Resource', {
+      dependsOn: props.dependsOn,
+      triggersReplace: literalDeep(this.publicForm) as Record<string, unknown>,
+      provisioners: [
+        {
+          type: 'local-exec',
+          command: terraformLiteral(stepCommand()),
+          environment: { [STEP_ENV]: terraformLiteral(JSON.stringify(envelope)) },
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The public form of a step: what its `terraform_data` carries as
+ * `triggers_replace`, so the plan shows old → new and the step runs again
+ * exactly when what it writes changes. Secret data is named by SHA-256 (and a
+ * key by its file), never carried. Also a one-line description of a step for
+ * `explain` and logs.
+ *
+ * Dependency-free.
+ */
+import { sha256Hex as sha256Of } from '../contract';
+import type { StepSpec, StepWorkload } from './spec';
+
+/** The public form of a step: the spec with secret data replaced by digests, and the cluster's name. */
+export type PublicStep = Record<string, unknown> & { readonly step: string; readonly cluster: string };
+
+/** The public form of `spec` on `cluster`. */
+export function publicStep(spec: StepSpec, cluster: string): PublicStep {
+  if (spec.step === 'secret') {
+    const data: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(spec.data)) {
+      data[key] = 'text' in value ? { sha256: sha256Of(value.text) } : { file: value.file, sha256: value.sha256 };
+    }
+    return { ...spec, data, cluster };
+  }
+  if (spec.step === 'cacerts-gate') {
+    // The trusted bundle is public but long: its digest is enough to see a change.
+    const { trustPem, ...rest } = spec;
+    return { ...rest, ...(trustPem !== undefined ? { trustSha256: sha256Of(trustPem) } : {}), cluster };
+  }
+  return { ...spec, cluster };
+}
+
+function workloads(list: unknown): string {
+  return Array.isArray(list) ? (list as StepWorkload[]).map((w) => `${w.kind} ${w.namespace}/${w.name}`).join(', ') : '';
+}
+
+function short(v: unknown): string {
+  const s = String(v ?? '');
+  return s.length > 16 ? `${s.slice(0, 12)}…` : s;
+}
+
+/** One line saying what a step does, from its public form (as in a plan). */
+export function describeStep(p: Record<string, unknown>): string {
+  const cluster = String(p.cluster ?? '?');
+  switch (p.step) {
+    case 'secret':
+      return `cert-rotation step secret [${cluster}]: server-side apply Secret ${p.namespace}/${p.name} (created, or taken over if it exists), then read it back`;
+    case 'restart': {
+      const wait = Number(p.waitSeconds ?? 0);
+      return `cert-rotation step restart [${cluster}]: roll ${workloads(p.workloads)} where they exist${wait > 0 ? `, wait up to ${wait} s for each rollout` : ''}`;
+    }
+    case 'agents':
+      return (
+        `cert-rotation step agents [${cluster}]: ${p.checksum === null ? 'remove CATTLE_CA_CHECKSUM from' : `set CATTLE_CA_CHECKSUM=${short(p.checksum)} on`} ` +
+        `${workloads(p.workloads)} where they exist, wait up to ${Number(p.waitSeconds ?? 0)} s until their pods are Ready`
+      );
+    case 'cacerts-gate': {
+      const d = (p.deployment ?? {}) as { namespace?: string; name?: string };
+      const what = p.checksum === '' ? 'an empty cacerts setting (public CA)' : `CA checksum ${short(p.checksum)}`;
+      return (
+        `cert-rotation step cacerts-gate [${cluster}]: GATE: wait for deploy ${d.namespace}/${d.name} to roll out, then until ${p.url}` +
+        `${p.connectTo ? ` (via ${p.connectTo})` : ''} serves ${what}${p.leafSha256 ? ` and presents certificate ${short(p.leafSha256)}` : ''}; ` +
+        `fails after ${Number(p.timeoutSeconds ?? 0)} s, before any agent changes`
+      );
+    }
+    default:
+      return `cert-rotation step ${String(p.step)} [${cluster}]`;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The contract between the rotation constructs and `cert-rotation step`: what
+ * one step writes to or checks on a cluster, as plain JSON.
+ *
+ * Why steps and not provider resources: a Terraform resource that fails or is
+ * killed mid-apply is either not in the state or tainted, so the next plan runs
+ * it again; a step reads the cluster back after it writes and fails loudly on a
+ * mismatch; it takes over an object that already exists (no AlreadyExists, no
+ * `terraform import` that would copy a private key into the state); it skips a
+ * workload that does not exist instead of failing; and removing it from the
+ * configuration changes nothing in the cluster.
+ *
+ * A construct puts the spec in the `CERT_ROTATION_STEP` environment variable
+ * of a `local-exec` provisioner of a `terraform_data` resource; the spec's
+ * public part (everything but where the cluster is) is also its
+ * `triggers_replace`, so the step runs again exactly when what it writes
+ * changes, and `explain` reads it from the plan. No spec ever holds a private
+ * key: a key is named by its file and the file's SHA-256 at synth.
+ *
+ * Dependency-free: the CLI loads it without cdktf.
+ */
+
+/** The environment variable that carries a step's spec (JSON). */
+export const STEP_ENV = 'CERT_ROTATION_STEP';
+
+/** The version of the spec format; a step refuses a spec of another version. */
+export const STEP_SPEC_VERSION = 1;
+
+/** Which cluster a step works on: a kubeconfig context. */
+export interface StepTarget {
+  /** The name shown in messages and in `explain` (e.g. `server`, `downstream-2`). */
+  readonly cluster: string;
+  /** Absolute path of the kubeconfig. */
+  readonly kubeconfig: string;
+  /** The context; the kubeconfig's current context when absent. */
+  readonly context?: string;
+}
+
+/** One data key of a Secret: its value inline (public data) or from a file (a key). */
+export type SecretValue =
+  | { readonly text: string }
+  | {
+      /** Absolute path, read when the step runs. */
+      readonly file: string;
+      /** SHA-256 of the file at synth: a file changed since stops the step. */
+      readonly sha256: string;
+    };
+
+/** Server-side applies one Secret and reads it back. */
+export interface SecretStepSpec {
+  readonly step: 'secret';
+  readonly namespace: string;
+  readonly name: string;
+  readonly type: 'kubernetes.io/tls' | 'Opaque';
+  readonly data: Readonly<Record<string, SecretValue>>;
+  /** Annotations written with the data (public metadata of what is in it). */
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly fieldManager: string;
+}
+
+/** A workload and, for agents, the container that carries the variable. */
+export interface StepWorkload {
+  readonly kind: 'Deployment' | 'DaemonSet' | 'StatefulSet';
+  readonly namespace: string;
+  readonly name: string;
+  readonly container?: string;
+}
+
+/**
+ * Sets pod-template annotations on workloads that exist (a missing one is
+ * reported and skipped), then optionally waits for their rollouts.
+ */
+export interface RestartStepSpec {
+  readonly step: 'restart';
+  readonly workloads: readonly StepWorkload[];
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly fieldManager: string;
+  /** Seconds to wait for each rollout; 0: do not wait. */
+  readonly waitSeconds: number;
+}
+
+/**
+ * Sets (or, with `checksum: null`, removes) `CATTLE_CA_CHECKSUM` on the agent
+ * workloads that exist, then waits until their pods are Ready.
+ */
+export interface AgentsStepSpec {
+  readonly step: 'agents';
+  /** The checksum, or null to remove the variable (the server uses a public CA). */
+  readonly checksum: string | null;
+  readonly workloads: readonly StepWorkload[];
+  readonly fieldManager: string;
+  /** Seconds to wait for each agent rollout. */
+  readonly waitSeconds: number;
+}
+
+/**
+ * The gate between Rancher and its agents: waits until the Rancher Deployment
+ * has rolled out, then polls `/v3/settings/cacerts` (verifying the server with
+ * the new CA) until Rancher serves the expected CA, and checks the certificate
+ * the server presents.
+ */
+export interface CacertsGateStepSpec {
+  readonly step: 'cacerts-gate';
+  /** The Rancher Deployment whose rollout is waited for. */
+  readonly deployment: { readonly namespace: string; readonly name: string };
+  /** `https://<hostname>/v3/settings/cacerts`. */
+  readonly url: string;
+  /** Connect to this `host:port` instead of resolving the URL's host (load balancer, tests). */
+  readonly connectTo?: string;
+  /**
+   * PEM bundle the server's certificate is verified with (the new private CA);
+   * absent: the system's trust store.
+   */
+  readonly trustPem?: string;
+  /** The `CATTLE_CA_CHECKSUM` Rancher must serve, or '' when the setting must be empty (public CA). */
+  readonly checksum: string;
+  /** SHA-256 fingerprint (lowercase hex) of the leaf the server must present; absent with `tls=external`. */
+  readonly leafSha256?: string;
+  readonly timeoutSeconds: number;
+}
+
+/** Every kind of step. */
+export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | CacertsGateStepSpec;
+
+/** What the step's environment variable holds: the spec, its target and the format version. */
+export interface StepEnvelope {
+  readonly version: number;
+  readonly target: StepTarget;
+  readonly spec: StepSpec;
+}
