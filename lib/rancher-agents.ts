@@ -13,7 +13,7 @@ export type Distribution = (typeof DISTRIBUTIONS)[number];
 
 /** The cluster agent: every cluster Rancher manages runs it. */
 export const CLUSTER_AGENT: StepWorkload = Object.freeze({ kind: 'Deployment', namespace: 'cattle-system', name: 'cattle-cluster-agent', container: 'cluster-register' });
-/** The node agent: RKE1 clusters on Rancher 2.5 to 2.11 only. */
+/** The node agent: RKE1 clusters on Rancher up to 2.11 only. */
 export const NODE_AGENT: StepWorkload = Object.freeze({ kind: 'DaemonSet', namespace: 'cattle-system', name: 'cattle-node-agent', container: 'agent' });
 
 /** A Rancher version `2.8.5`, `v2.9.0`, `2.12`; undefined when the text is not one. */
@@ -29,6 +29,7 @@ export function parseRancherVersion(text: string): { major: number; minor: numbe
  */
 export function rancherAgents(distribution: Distribution, rancherVersion?: string): StepWorkload[] {
   const v = rancherVersion !== undefined ? parseRancherVersion(rancherVersion) : undefined;
-  const nodeAgent = distribution === 'rke1' && (v === undefined || (v.major === 2 && v.minor >= 5 && v.minor < 12));
+  // Before 2.5 every RKE1 cluster ran it too; 2.12 removed it.
+  const nodeAgent = distribution === 'rke1' && (v === undefined || (v.major === 2 && v.minor < 12));
   return nodeAgent ? [CLUSTER_AGENT, NODE_AGENT] : [CLUSTER_AGENT];
 }

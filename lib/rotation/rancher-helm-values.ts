@@ -114,6 +114,10 @@ export abstract class RancherRelease {
 
   /** Which kind of release this is. */
   public abstract readonly kind: 'managed' | 'external';
+  /** The release's name: the chart names the Rancher Deployment after it. */
+  public abstract readonly releaseName: string;
+  /** The release's namespace. */
+  public abstract readonly releaseNamespace: string;
 
   /**
    * Creates, under `scope` with id `Resource`, what sets `values` on the
@@ -125,9 +129,13 @@ export abstract class RancherRelease {
 
 class ManagedRancherRelease extends RancherRelease {
   public readonly kind = 'managed';
+  public readonly releaseName: string;
+  public readonly releaseNamespace: string;
 
   constructor(private readonly options: ManagedRancherReleaseOptions) {
     super();
+    this.releaseName = options.name ?? DEFAULTS.releaseName;
+    this.releaseNamespace = options.namespace ?? DEFAULTS.rancherNamespace;
   }
 
   public bind(scope: Construct, construct: string, values: Record<string, string>, dependsOn?: ITerraformDependable[]): ReleaseValuesResource {
@@ -158,9 +166,13 @@ class ManagedRancherRelease extends RancherRelease {
 
 class ExternalRancherRelease extends RancherRelease {
   public readonly kind = 'external';
+  public readonly releaseName: string;
+  public readonly releaseNamespace: string;
 
   constructor(private readonly options: ExternalRancherReleaseOptions) {
     super();
+    this.releaseName = options.release ?? DEFAULTS.releaseName;
+    this.releaseNamespace = options.namespace ?? DEFAULTS.rancherNamespace;
   }
 
   public bind(scope: Construct, construct: string, values: Record<string, string>, dependsOn?: ITerraformDependable[]): ReleaseValuesResource {

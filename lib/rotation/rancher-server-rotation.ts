@@ -194,9 +194,15 @@ export class RancherServerRotation extends Construct {
     }
     const server: StepTarget = { cluster: 'server', kubeconfig: props.server.kubeconfig, ...(props.server.context !== undefined ? { context: props.server.context } : {}) };
 
+    // The chart reads its Secrets from the release's namespace and names the Deployment after the release.
+    const deployment = {
+      namespace: props.release?.releaseNamespace ?? DEFAULTS.rancherNamespace,
+      name: props.release?.releaseName ?? DEFAULTS.releaseName,
+    };
+
     // 1. tls-ca.
     if (this.privateCa && bundle !== undefined) {
-      this.caSecret = new RancherCaSecret(this, 'CaSecret', { bundle, target: server });
+      this.caSecret = new RancherCaSecret(this, 'CaSecret', { bundle, namespace: deployment.namespace, target: server });
       this.caChecksum = this.caSecret.checksum;
     }
     let last: ITerraformDependable[] = this.caSecret ? [this.caSecret.resource] : [];
@@ -219,6 +225,7 @@ export class RancherServerRotation extends Construct {
       this.ingressCertificate = new RancherIngressCertificate(this, 'IngressCertificate', {
         certificate,
         secretName: ingressSecretName,
+        namespace: deployment.namespace,
         target: server,
         dependsOn: last,
       });
@@ -229,7 +236,7 @@ export class RancherServerRotation extends Construct {
     this.trustHash = sha256Hex(`cacerts\n${this.caChecksum ?? 'public'}`);
     this.rancherRestart = new RolloutRestart(this, 'RancherRestart', {
       trustHash: this.trustHash,
-      workloads: [{ kind: 'Deployment', namespace: DEFAULTS.rancherNamespace, name: DEFAULTS.releaseName }],
+      workloads: [{ kind: 'Deployment', ...deployment }],
       target: server,
       waitSeconds: 0,
       dependsOn: last,
@@ -243,6 +250,7 @@ export class RancherServerRotation extends Construct {
       leafSha256: tls === 'ingress' ? certificate.leaf.sha256Fingerprint : undefined,
       connectTo: props.gate?.connectTo,
       timeoutSeconds: props.gate?.timeoutSeconds,
+      deployment,
       target: server,
       dependsOn: [...last, this.rancherRestart.resource],
     });

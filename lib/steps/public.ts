@@ -47,12 +47,12 @@ export function describeStep(p: Record<string, unknown>): string {
       return `cert-rotation step secret [${cluster}]: server-side apply Secret ${p.namespace}/${p.name} (created, or taken over if it exists), then read it back`;
     case 'restart': {
       const wait = Number(p.waitSeconds ?? 0);
-      return `cert-rotation step restart [${cluster}]: roll ${workloads(p.workloads)} where they exist${wait > 0 ? `, wait up to ${wait} s for each rollout` : ''}`;
+      return `cert-rotation step restart [${cluster}]: roll ${workloads(p.workloads)} (each skipped if missing)${wait > 0 ? `, wait up to ${wait} s for each rollout` : ''}`;
     }
     case 'agents':
       return (
         `cert-rotation step agents [${cluster}]: ${p.checksum === null ? 'remove CATTLE_CA_CHECKSUM from' : `set CATTLE_CA_CHECKSUM=${short(p.checksum)} on`} ` +
-        `${workloads(p.workloads)} where they exist, wait up to ${Number(p.waitSeconds ?? 0)} s until their pods are Ready`
+        `${workloads(p.workloads)} (each skipped if missing), wait up to ${Number(p.waitSeconds ?? 0)} s until their pods are Ready`
       );
     case 'cacerts-gate': {
       const d = (p.deployment ?? {}) as { namespace?: string; name?: string };

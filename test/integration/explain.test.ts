@@ -7,7 +7,6 @@ import { loadServerCertificate, ServerCertificate, sha256Hex } from '../../lib/p
 import { AgentCaChecksum } from '../../lib/rotation/agent-ca-checksum';
 import { RolloutRestart } from '../../lib/rotation/rollout-restart';
 import { TlsCertificateSecret } from '../../lib/rotation/tls-certificate-secret';
-import { kubernetesProvider } from '../../stacks/providers';
 import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../support/pki';
 import { Workspace } from './support/terraform';
 import { kubeGet, kubeSend, loadTestbedEnv, REPO_ROOT, run } from '../../scripts/testbed/client';
@@ -119,22 +118,20 @@ describe('cert-rotation explain on a real plan from the test bed', () => {
     });
     ws.synth((app) => {
       const stack = new TerraformStack(app, STACK);
-      const server = kubernetesProvider(stack, 'server', { kubeconfig: env.KUBECONFIG, context: `testbed-${SERVER}` });
-      const downstream = kubernetesProvider(stack, 'downstream', { kubeconfig: env.KUBECONFIG, context: `testbed-${DOWNSTREAM}` }, 'downstream_2');
-      const secret = new TlsCertificateSecret(stack, 'tls', { certificate, name: 'explain-tls', namespace: NS, provider: server });
+      const server = { cluster: 'server', kubeconfig: env.KUBECONFIG, context: `testbed-${SERVER}` };
+      const downstream = { cluster: 'downstream-2', kubeconfig: env.KUBECONFIG, context: `testbed-${DOWNSTREAM}` };
+      const secret = new TlsCertificateSecret(stack, 'tls', { certificate, name: 'explain-tls', namespace: NS, target: server });
       const agent = new AgentCaChecksum(stack, 'agent', {
         checksum: certificate.caBundle?.checksum as string,
         clusterName: 'downstream-2',
-        provider: downstream,
-        namespace: NS,
-        clusterAgent: { name: 'explain-agent', container: 'agent' },
-        nodeAgent: false,
+        target: downstream,
+        agents: [{ kind: 'Deployment', namespace: NS, name: 'explain-agent', container: 'agent' }],
         dependsOn: [secret.resource],
       });
       const trustHash = sha256Hex(`${certificate.leaf.sha256Fingerprint}\n${certificate.caBundle?.checksum}`);
       const web = [{ kind: 'Deployment' as const, namespace: NS, name: 'explain-web' }];
-      new RolloutRestart(stack, 'restart-server', { trustHash, workloads: web, provider: server, dependsOn: [secret.resource] });
-      new RolloutRestart(stack, 'restart-downstream', { trustHash, workloads: web, provider: downstream, dependsOn: [agent.clusterAgentEnv] });
+      new RolloutRestart(stack, 'restart-server', { trustHash, workloads: web, target: server, dependsOn: [secret.resource] });
+      new RolloutRestart(stack, 'restart-downstream', { trustHash, workloads: web, target: downstream, dependsOn: [agent.resource] });
       new DataResource(stack, 'announce', {
         dependsOn: [secret.resource],
         triggersReplace: { trustHash },
@@ -188,10 +185,10 @@ describe('cert-rotation explain on a real plan from the test bed', () => {
     const file = planToFile('first');
     const r = await explain([file]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toBe('5 changes: 1 certificate, 1 agent in 1 cluster, 2 workload restarts in 2 clusters, 1 command; nothing destroyed');
-    expect(r.stdout).toContain(`  + Secret ${NS}/explain-tls on server (context testbed-1) [create]\n`);
+    expect(r.stdout.split('\n')[1]).toBe('5 changes: 1 certificate, 1 agent in 1 cluster, 2 workload restarts in 2 clusters, 5 commands; nothing destroyed');
+    expect(r.stdout).toContain(`  + Secret ${NS}/explain-tls on server [create]\n`);
     expect(r.stdout).toMatch(new RegExp(`\\n {6}sha256 +${firstSha}\\n`));
-    expect(r.stdout).toContain('  1. terraform_data.announce [create]\n       local-exec on the machine that runs Terraform:\n');
+    expect(r.stdout).toMatch(/\n  \d\. terraform_data\.announce \[create, after 1\]\n       local-exec on the machine that runs Terraform:\n/);
     deployAndExpectIdempotent();
   }, TIMEOUT);
 
@@ -203,7 +200,7 @@ describe('cert-rotation explain on a real plan from the test bed', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     const lines = r.stdout.split('\n');
-    expect(lines[1]).toBe('4 changes: 1 certificate, 2 workload restarts in 2 clusters, 1 command; !! 1 destroyed');
+    expect(lines[1]).toBe('4 changes: 1 certificate, 2 workload restarts in 2 clusters, 4 commands; !! 1 destroyed');
     expect(lines).toContain(
       '!! DESTROYS and re-creates a command resource (terraform_data.announce): a change to triggers_replace forces replacement; its commands run again',
     );
@@ -211,18 +208,20 @@ describe('cert-rotation explain on a real plan from the test bed', () => {
     // The fingerprints, computed here from the two certificate files (the second overwrote the first).
     const [oldSha, newSha] = [firstSha, leafFingerprint(second.certFile)];
     expect(oldSha).not.toBe(newSha);
-    expect(r.stdout).toContain(`  ~ Secret ${NS}/explain-tls on server (context testbed-1) [update]\n      sha256            ${oldSha}\n                      → ${newSha}\n`);
-    expect(r.stdout).toContain('      issuer            CN=Explain A Intermediate CA (unchanged)\n');
+    expect(r.stdout).toContain(`  ~ Secret ${NS}/explain-tls on server [update]\n      sha256        ${oldSha}\n                  → ${newSha}\n`);
+    expect(r.stdout).toContain('      issuer        CN=Explain A Intermediate CA (unchanged)\n');
 
     expect(r.stdout).toContain(
       'Workloads that will restart (2 in 2 clusters)\n' +
-        '  server (context testbed-1): 1\n    Deployment explain-it/explain-web\n' +
-        '  downstream_2 (context testbed-2): 1\n    Deployment explain-it/explain-web\n',
+        '  server: 1\n    Deployment explain-it/explain-web\n' +
+        '  downstream-2: 1\n    Deployment explain-it/explain-web\n',
     );
     expect(r.stdout).not.toContain('Agents whose CA checksum changes');
-    expect(r.stdout).toContain(
-      `  1. terraform_data.announce [replace]\n       local-exec on the machine that runs Terraform:\n` +
-        `         $ echo rotated explain-tls to ${certificate.leaf.sha256Fingerprint.slice(0, 16)}\n`,
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `\\n  \\d\\. terraform_data\\.announce \\[replace, after 1\\]\\n       local-exec on the machine that runs Terraform:\\n` +
+          ` {9}\\$ echo rotated explain-tls to ${certificate.leaf.sha256Fingerprint.slice(0, 16)}\\n`,
+      ),
     );
     deployAndExpectIdempotent();
   }, TIMEOUT);
@@ -234,10 +233,10 @@ describe('cert-rotation explain on a real plan from the test bed', () => {
     const file = planToFile('new-ca');
     const r = await explain([file, '--format', 'markdown']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('**update** Secret `explain-it/explain-tls` on `server` (context `testbed-1`)');
+    expect(r.stdout).toContain('**update** Secret `explain-it/explain-tls` on `server`');
     expect(r.stdout).toContain('| issuer | `CN=Explain A Intermediate CA` | `CN=Explain B Intermediate CA` |');
     expect(r.stdout).toContain(
-      `| \`downstream_2\` (context \`testbed-2\`) | Deployment \`explain-it/explain-agent\` | \`agent\` | \`${before}\` | \`${certificate.caBundle?.checksum}\` |`,
+      `| \`downstream-2\` | Deployment \`explain-it/explain-agent\` | \`agent\` | \`${before}\` | \`${certificate.caBundle?.checksum}\` |`,
     );
     expect(r.stdout).toContain('> [!WARNING]\n> **This plan destroys 1 resource.**\n');
     deployAndExpectIdempotent();

@@ -3,16 +3,16 @@ import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { loadServerCertificate } from '../../lib/pki';
 import { TlsCertificateSecret } from '../../lib/rotation';
-import { kubernetesProvider } from '../../stacks/providers';
 import { issueServerCertificate, makePrivateCa, writeRancherFiles } from '../support/pki';
 import { expectNoKey, Workspace } from './support/terraform';
 import { kubeGet, loadTestbedEnv, run, testbedProcessEnv } from '../../scripts/testbed/client';
 
 // Issue 9, fault 6: `terraform plan -out` reviewed, then the key file swapped
-// before `terraform apply tfplan`. Terraform reads write-only values again at
+// before `terraform apply tfplan`. The secret step reads the key file at
 // apply, so without a guard it would ship a key that does not match the
-// certificate. GIVEN a saved plan WHEN the key file changes THEN the apply
-// stops before writing, and the cluster holds nothing; the reviewed files apply.
+// certificate. GIVEN a saved plan WHEN the key file changes THEN the step
+// stops before writing, and the cluster holds nothing; the step stays tainted,
+// so the next plan runs it again, and the reviewed files apply.
 describe('a key file swapped between plan and apply', () => {
   const env = loadTestbedEnv();
   const ws = new Workspace('key-swap');
@@ -46,9 +46,8 @@ describe('a key file swapped between plan and apply', () => {
   beforeAll(() => {
     ws.synth((app) => {
       const s = new TerraformStack(app, stack);
-      const provider = kubernetesProvider(s, 'kubernetes', { kubeconfig: env.KUBECONFIG, context: 'testbed-1' });
       const certificate = loadServerCertificate({ ...files, hostname: 'swap.testbed.test', now: new Date(), renewBefore: 0 });
-      new TlsCertificateSecret(s, 'secret', { certificate, name: secretName, namespace: 'default', provider });
+      new TlsCertificateSecret(s, 'secret', { certificate, name: secretName, namespace: 'default', target: { cluster: 'server', kubeconfig: env.KUBECONFIG, context: 'testbed-1' } });
     });
   });
 
@@ -65,11 +64,13 @@ describe('a key file swapped between plan and apply', () => {
     fs.writeFileSync(files.keyFile, other.keyPem);
 
     const swapped = applySaved([1]);
-    expect((swapped.stdout + swapped.stderr).replace(/\s+/g, " ")).toMatch(/tls.key changed after this plan was made \(it no longer holds the key checked against/);
+    expect((swapped.stdout + swapped.stderr).replace(/\s+/g, ' ')).toMatch(/tls\.key changed after this plan was made \(it no longer holds what was checked at synth/);
+    expect((swapped.stdout + swapped.stderr).replace(/\s+/g, ' ')).toMatch(/nothing was written to default\/swap-/);
     expect(secretExists()).toBe(false);
 
+    // The failed step is tainted: the next plan runs it again.
     fs.writeFileSync(files.keyFile, files.keyPem);
-    expect(ws.plan(stack).changes.map((c) => c.actions)).toEqual([['create']]);
+    expect(ws.plan(stack).changes.map((c) => c.actions)).toEqual([['delete', 'create']]);
     applySaved([0]);
     const secret = kubeGet(1, secretPath);
     expect(Buffer.from(secret.data['tls.key'], 'base64').toString()).toBe(files.keyPem);

@@ -19,6 +19,7 @@ import type {
   HelmReleaseChange,
   HelmValueChange,
   OtherChange,
+  ReleasedStep,
   Shown,
   WorkloadRestart,
 } from './model';
@@ -285,6 +286,120 @@ function classify(
   }
 }
 
+const TRIGGERS = 'triggers_replace';
+
+/** The step kind of a cert-rotation step resource (`terraform_data` with `triggers_replace.step`), else undefined. */
+export function stepKind(rc: ResourceChangeJson): string | undefined {
+  if (rc.type !== 'terraform_data') return undefined;
+  for (const side of [rc.change.after, rc.change.before]) {
+    const step = valueAt(side, [TRIGGERS, 'step']);
+    if (typeof step === 'string') return step;
+  }
+  return undefined;
+}
+
+/** The cluster a step works on: the name in its public form. */
+function stepCluster(rc: ResourceChangeJson): ClusterRef {
+  return { name: textOf(rc, [TRIGGERS, 'cluster']) ?? UNKNOWN_CLUSTER };
+}
+
+function stepObject(rc: ResourceChangeJson): { namespace: string; name: string } {
+  return { namespace: textOf(rc, [TRIGGERS, 'namespace']) ?? 'default', name: textOf(rc, [TRIGGERS, 'name']) ?? '(unnamed)' };
+}
+
+interface StepWorkloadJson {
+  kind?: string;
+  namespace?: string;
+  name?: string;
+  container?: string;
+}
+
+function stepWorkloads(rc: ResourceChangeJson): StepWorkloadJson[] {
+  for (const side of [rc.change.after, rc.change.before]) {
+    const list = valueAt(side, [TRIGGERS, 'workloads']);
+    if (Array.isArray(list)) return list as StepWorkloadJson[];
+  }
+  return [];
+}
+
+/** A step that changes (create or replace) filed as certificate, agents or restarts; the gate is a command only. */
+function classifyStep(
+  rc: ResourceChangeJson,
+  kind: string,
+  action: ChangeAction,
+  into: { certificates: CertificateChange[]; restarts: WorkloadRestart[]; agents: AgentChange[] },
+): void {
+  const cluster = stepCluster(rc);
+  // A replaced step runs again: for the reader, its object is updated.
+  const shownAction: ChangeAction = action === 'replace' ? 'update' : action;
+  if (kind === 'secret') {
+    const annotations = [TRIGGERS, 'annotations'];
+    const certKind = hasKey(rc, annotations, ANNOTATIONS.sha256) ? 'leaf' : hasKey(rc, annotations, ANNOTATIONS.caSha256) ? 'ca' : undefined;
+    if (!certKind) return;
+    const fields: FieldChange[] = [];
+    for (const field of certKind === 'leaf' ? LEAF_FIELDS : CA_FIELDS) {
+      const path = [...annotations, `${ANNOTATION_PREFIX}/${field}`];
+      const before = shownAt(rc, 'before', path);
+      const after = shownAt(rc, 'after', path);
+      const changed = differs(before, after);
+      if (changed || ALWAYS_SHOWN.has(field)) fields.push({ field, before, after, changed });
+    }
+    const keyFile = textOf(rc, [TRIGGERS, 'data', 'tls.key', 'file']);
+    const dataNote =
+      `server-side applied by a step (created, or taken over if it exists), then read back` +
+      (keyFile ? `; tls.key read from ${keyFile} at apply` : '');
+    into.certificates.push({ address: rc.address, action: shownAction, cluster, kind: certKind, ...stepObject(rc), fields, dataNote });
+    return;
+  }
+  if (kind === 'agents') {
+    // A null checksum (the variable is removed) shows as none.
+    const before = shownAt(rc, 'before', [TRIGGERS, 'checksum']);
+    const after = shownAt(rc, 'after', [TRIGGERS, 'checksum']);
+    if (shownAction === 'update' && !differs(before, after)) return;
+    for (const w of stepWorkloads(rc)) {
+      into.agents.push({
+        address: rc.address,
+        action: shownAction,
+        cluster,
+        kind: w.kind ?? '(kind?)',
+        namespace: w.namespace ?? 'default',
+        name: w.name ?? '(unnamed)',
+        container: w.container ?? '(container?)',
+        before,
+        after,
+      });
+    }
+    return;
+  }
+  if (kind === 'restart') {
+    const path = [TRIGGERS, 'annotations', ANNOTATIONS.trustSha256];
+    const before = shownAt(rc, 'before', path);
+    const after = shownAt(rc, 'after', path);
+    // The step runs again for another reason (e.g. its wait changed): nothing rolls.
+    if (shownAction === 'update' && !differs(before, after)) return;
+    for (const w of stepWorkloads(rc)) {
+      into.restarts.push({ address: rc.address, action: shownAction, cluster, kind: w.kind ?? '(kind?)', namespace: w.namespace ?? 'default', name: w.name ?? '(unnamed)', before, after });
+    }
+  }
+}
+
+/** What a removed step had written, for the "no longer managed" list. */
+function releasedOf(rc: ResourceChangeJson, kind: string): ReleasedStep {
+  const list = stepWorkloads(rc).map((w) => `${w.kind} ${w.namespace}/${w.name}`).join(', ');
+  const { namespace, name } = stepObject(rc);
+  const what =
+    kind === 'secret'
+      ? `Secret ${namespace}/${name} (stays as it is)`
+      : kind === 'agents'
+        ? `${CATTLE_CA_CHECKSUM} on ${list} (the agents keep it)`
+        : kind === 'restart'
+          ? `the restart annotation on ${list} (nothing rolls)`
+          : kind === 'cacerts-gate'
+            ? 'the cacerts gate (a check only)'
+            : `a ${kind} step`;
+  return { address: rc.address, cluster: stepCluster(rc), what };
+}
+
 /** Explains a parsed plan. */
 export function explainPlan(plan: PlanJson, source: string): Explanation {
   const config = new PlanConfiguration(plan);
@@ -293,6 +408,7 @@ export function explainPlan(plan: PlanJson, source: string): Explanation {
   const restarts: WorkloadRestart[] = [];
   const helmReleases: HelmReleaseChange[] = [];
   const destroyed: DestroyedResource[] = [];
+  const released: ReleasedStep[] = [];
   const other: OtherChange[] = [];
   const commandCandidates: CommandCandidate[] = [];
   let changeCount = 0;
@@ -302,6 +418,19 @@ export function explainPlan(plan: PlanJson, source: string): Explanation {
     if (action === undefined || rc.mode === 'data') continue;
     changeCount++;
     const cluster = config.clusterOf(rc);
+    const step = stepKind(rc);
+    if (step !== undefined) {
+      // A cert-rotation step: replaced means it runs again; deleted means Terraform forgets it.
+      if (action === 'delete') {
+        released.push(releasedOf(rc, step));
+        continue;
+      }
+      const resource = config.resourceOf(rc);
+      if ((action === 'create' || action === 'replace') && resource) commandCandidates.push({ rc, action, resource });
+      if (action !== 'forget') classifyStep(rc, step, action, { certificates, restarts, agents });
+      else other.push({ address: rc.address, action });
+      continue;
+    }
     let covered = false;
     if (action === 'delete' || action === 'replace') {
       destroyed.push(destroyOf(rc, action, cluster));
@@ -335,6 +464,7 @@ export function explainPlan(plan: PlanJson, source: string): Explanation {
     commands: orderCommands(commandCandidates, config),
     helmReleases: helmReleases.sort(byAddress),
     destroyed: destroyed.sort(byAddress),
+    released: released.sort(byAddress),
     other: other.sort(byAddress),
   };
 }

@@ -9,6 +9,7 @@
  * engine provides one, and otherwise from the keys `host`, `port` and `node`
  * of the resource's `input` or `triggers_replace`.
  */
+import { describeStep } from '../../steps/public';
 import { PlanConfiguration } from './configuration';
 import type { ChangeAction, CommandStep, PlannedCommand } from './model';
 import type { ConfigResourceJson, ExpressionJson, ProvisionerJson, ResourceChangeJson } from './plan-json';
@@ -37,6 +38,11 @@ function stepOf(rc: ResourceChangeJson, resource: ConfigResourceJson, p: Provisi
   const where = p.type === 'local-exec' ? LOCAL : nodeOf(rc, resource, p);
   switch (p.type) {
     case 'local-exec': {
+      // A cert-rotation step: its command is always `cert-rotation step`; what it does is in its triggers.
+      const step = valueAt(rc.change.after, ['triggers_replace']);
+      if (rc.type === 'terraform_data' && step && typeof step === 'object' && typeof (step as Record<string, unknown>).step === 'string') {
+        return { provisioner: p.type, lines: [describeStep(step as Record<string, unknown>)], where };
+      }
       const command = constant(e.command);
       return typeof command === 'string' ? { provisioner: p.type, lines: [command], where } : computed(p.type, e.command, where);
     }

@@ -96,6 +96,7 @@ export function formatMarkdown(e: Explanation): string {
         const [o, n] = oldNew(r.before, r.after, c.action, true);
         out.push(`| tls.crt, tls.key (write-only revision) | ${o} | ${n} |`);
       }
+      if (c.dataNote) out.push('', `Data: ${cell(c.dataNote)}.`);
     }
   }
 
@@ -150,6 +151,11 @@ export function formatMarkdown(e: Explanation): string {
         out.push(`| ${cell(code(v.name))} | ${o} | ${n} |`);
       }
     }
+  }
+
+  if (e.released.length > 0) {
+    out.push('', `#### No longer managed (${e.released.length}): nothing changes in the cluster`, '');
+    for (const r of e.released) out.push(`- ${clusterMd(r.cluster)}: ${cell(r.what)} (${code(r.address)})`);
   }
 
   if (e.other.length > 0) {

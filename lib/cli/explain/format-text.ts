@@ -70,6 +70,7 @@ export function formatText(e: Explanation): string {
         const revision = c.action === 'create' ? `revision ${shownText(r.after)}` : `revision ${shownText(r.before)} → ${shownText(r.after)}`;
         out.push(`      ${revisionLabel.padEnd(width)}  sent write-only (${revision})`);
       }
+      if (c.dataNote) out.push(`      ${'data'.padEnd(width)}  ${c.dataNote}`);
     }
   }
 
@@ -117,6 +118,11 @@ export function formatText(e: Explanation): string {
       for (const v of h.values) out.push(...pairLines('      ', v.name, width, v.before, v.after, h.action, true));
       if (h.values.length === 0 && !h.version) out.push('      no set value changes');
     }
+  }
+
+  if (e.released.length > 0) {
+    out.push('', `No longer managed (${e.released.length}): nothing changes in the cluster`);
+    for (const r of e.released) out.push(`  - ${clusterLabel(r.cluster)}: ${r.what} (${r.address})`);
   }
 
   if (e.other.length > 0) {

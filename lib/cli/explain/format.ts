@@ -57,6 +57,7 @@ export function summaryLine(e: Explanation): string {
   if (e.restarts.length > 0) parts.push(`${plural(e.restarts.length, 'workload restart')} in ${plural(clusterCount(e.restarts), 'cluster')}`);
   if (e.commands.length > 0) parts.push(plural(e.commands.length, 'command'));
   if (e.helmReleases.length > 0) parts.push(plural(e.helmReleases.length, 'Helm release'));
+  if (e.released.length > 0) parts.push(`${plural(e.released.length, 'step')} no longer managed`);
   if (e.other.length > 0) parts.push(plural(e.other.length, 'other change'));
   const head = plural(e.changeCount, 'change');
   return parts.length > 0 ? `${head}: ${parts.join(', ')}` : head;

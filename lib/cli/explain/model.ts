@@ -44,6 +44,8 @@ export interface CertificateChange {
   readonly fields: FieldChange[];
   /** `data_wo_revision` old → new when the write-only content (`tls.crt`, `tls.key`) is sent again. */
   readonly writeOnlyRevision?: { readonly before: Shown; readonly after: Shown };
+  /** How the data reaches the cluster when a cert-rotation step writes it (e.g. the key's file). */
+  readonly dataNote?: string;
 }
 
 /** A change to one workload (Deployment, DaemonSet, …) in one cluster, old → new. */
@@ -129,6 +131,14 @@ export interface HelmReleaseChange {
   readonly values: HelmValueChange[];
 }
 
+/** A cert-rotation step removed from the configuration: Terraform forgets it, the cluster keeps what it wrote. */
+export interface ReleasedStep {
+  readonly address: string;
+  readonly cluster: ClusterRef;
+  /** What the step wrote, e.g. `CATTLE_CA_CHECKSUM on Deployment cattle-system/cattle-cluster-agent`. */
+  readonly what: string;
+}
+
 /** A change that is none of the above. */
 export interface OtherChange {
   readonly address: string;
@@ -152,5 +162,7 @@ export interface Explanation {
   readonly commands: PlannedCommand[];
   readonly helmReleases: HelmReleaseChange[];
   readonly destroyed: DestroyedResource[];
+  /** Steps no longer in the configuration (nothing changes in the cluster). */
+  readonly released: ReleasedStep[];
   readonly other: OtherChange[];
 }

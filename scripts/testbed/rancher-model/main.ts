@@ -330,7 +330,11 @@ class RancherModel {
     const pods = await client.list('/api/v1/pods');
     const alive = new Set<string>();
     for (const pod of pods) {
-      const container = (pod.spec.containers ?? []).find((c: any) => (c.env ?? []).some((e: any) => e.name === CATTLE_CA_CHECKSUM));
+      // The checksum check is the agent image's start script (package/run.sh): only a
+      // rancher-agent container that carries the variable runs it.
+      const container = (pod.spec.containers ?? []).find(
+        (c: any) => /(^|\/)rancher-agent:/.test(String(c.image ?? '')) && (c.env ?? []).some((e: any) => e.name === CATTLE_CA_CHECKSUM),
+      );
       if (!container || pod.metadata.deletionTimestamp || !pod.spec.nodeName) continue;
       const id = `${cluster}/${pod.metadata.uid}`;
       alive.add(id);

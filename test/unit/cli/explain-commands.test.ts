@@ -73,10 +73,10 @@ describe('explain: commands and their order', () => {
     ]);
   });
 
-  test('an order through a resource that is not a command still counts (server-2 waits for server-1 through a Secret)', async () => {
-    // GIVEN server-2 no longer depends on server-1 directly but on a Secret that does.
-    const plan = loadPlan('new-ca');
-    const secret = plan.configuration.root_module.resources.find((r: any) => r.type === 'kubernetes_secret_v1');
+  test('an order through a resource that is not a command still counts (server-2 waits for server-1 through a Helm release)', async () => {
+    // GIVEN server-2 no longer depends on server-1 directly but on a Helm release (no provisioner) that does.
+    const plan = loadPlan('private-ca-on');
+    const secret = plan.configuration.root_module.resources.find((r: any) => r.type === 'helm_release');
     const nodes = loadPlan('node-commands');
     const resources = nodes.configuration.root_module.resources;
     resources.push({ ...secret, depends_on: ['terraform_data.rke2-server-1'] });

@@ -1,5 +1,5 @@
 import { code } from '../../../lib/cli/explain/format-markdown';
-import { changeNamed, explainObject, loadPlan, planPath, runExplainCli } from './fixtures/plans/plans';
+import { explainObject, loadPlan, planPath, runExplainCli, stepChange } from './fixtures/plans/plans';
 
 // GIVEN the same real plans, WHEN explained with --format markdown, THEN the
 // pull-request comment has the same facts as tables and lists, and anything
@@ -17,53 +17,58 @@ const ANN = 'cert-rotation.io';
 describe('explain --format markdown', () => {
   test('new CA: heading, summary, certificate tables old → new, agents table, restarts per cluster, no warning', async () => {
     const plan = loadPlan('new-ca');
-    const ingress = changeNamed(plan, 'kubernetes_secret_v1', 'tls-rancher-ingress').change;
-    const ca = changeNamed(plan, 'kubernetes_secret_v1', 'tls-ca').change;
+    const ingress = stepChange(plan, 'secret', 'server', 'tls-rancher-ingress').change;
+    const ca = stepChange(plan, 'secret', 'server', 'tls-ca').change;
     const md = await markdown('new-ca');
     const lines = md.split('\n');
     expect(lines[0]).toBe(`### cert-rotation explain: \`${planPath('new-ca')}\` (terraform 1.11.4)`);
-    expect(lines[2]).toBe('**27 changes: 2 certificates, 4 agents in 2 clusters, 21 workload restarts in 3 clusters.** Nothing destroyed.');
+    expect(lines[2]).toBe('**8 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 8 commands.** Nothing destroyed.');
     expect(md).not.toContain('[!WARNING]');
 
-    const a = (c: any, side: 'before' | 'after', k: string) => c[side].metadata[0].annotations[`${ANN}/${k}`];
-    expect(lines).toContain('**update** Secret `cattle-system/tls-rancher-ingress` on `server` (context `testbed-1`)');
+    const a = (c: any, side: 'before' | 'after', k: string) => c[side].triggers_replace.annotations[`${ANN}/${k}`];
+    expect(lines).toContain('**update** Secret `cattle-system/tls-rancher-ingress` on `server`');
     expect(lines).toContain(`| sha256 | \`${a(ingress, 'before', 'sha256')}\` | \`${a(ingress, 'after', 'sha256')}\` |`);
     expect(lines).toContain('| issuer | `CN=Acme A Intermediate CA` | `CN=Acme B Intermediate CA` |');
     expect(lines).toContain(`| not-after | \`${a(ingress, 'before', 'not-after')}\` | \`${a(ingress, 'after', 'not-after')}\` |`);
-    expect(lines).toContain('**update** CA bundle in Secret `cattle-system/tls-ca` on `server` (context `testbed-1`)');
+    expect(lines).toContain('**update** CA bundle in Secret `cattle-system/tls-ca` on `server`');
     expect(lines).toContain(`| ca-sha256 | \`${a(ca, 'before', 'ca-sha256')}\` | \`${a(ca, 'after', 'ca-sha256')}\` |`);
+    expect(md).toContain('Data: server-side applied by a step (created, or taken over if it exists), then read back; tls.key read from /work/fixtures/rancher/certs/tls.key at apply.');
 
     const [oldSum, newSum] = [a(ca, 'before', 'cattle-ca-checksum'), a(ca, 'after', 'cattle-ca-checksum')];
-    const agentRows = lines.filter((l) => l.startsWith('| `downstream_'));
+    const agentRows = lines.filter((l) => l.startsWith('| `downstream-'));
+    // RKE1 (downstream-2) runs the node agent; RKE2 (downstream-3) does not.
     expect(agentRows).toEqual([
-      `| \`downstream_2\` (context \`testbed-2\`) | Deployment \`cattle-system/cattle-cluster-agent\` | \`cluster-register\` | \`${oldSum}\` | \`${newSum}\` |`,
-      `| \`downstream_2\` (context \`testbed-2\`) | DaemonSet \`cattle-system/cattle-node-agent\` | \`agent\` | \`${oldSum}\` | \`${newSum}\` |`,
-      `| \`downstream_3\` (context \`testbed-3\`) | Deployment \`cattle-system/cattle-cluster-agent\` | \`cluster-register\` | \`${oldSum}\` | \`${newSum}\` |`,
-      `| \`downstream_3\` (context \`testbed-3\`) | DaemonSet \`cattle-system/cattle-node-agent\` | \`agent\` | \`${oldSum}\` | \`${newSum}\` |`,
+      `| \`downstream-2\` | Deployment \`cattle-system/cattle-cluster-agent\` | \`cluster-register\` | \`${oldSum}\` | \`${newSum}\` |`,
+      `| \`downstream-2\` | DaemonSet \`cattle-system/cattle-node-agent\` | \`agent\` | \`${oldSum}\` | \`${newSum}\` |`,
+      `| \`downstream-3\` | Deployment \`cattle-system/cattle-cluster-agent\` | \`cluster-register\` | \`${oldSum}\` | \`${newSum}\` |`,
     ]);
 
-    expect(lines).toContain('#### Workloads that will restart (21 in 3 clusters)');
-    for (const cluster of ['`server` (context `testbed-1`)', '`downstream_2` (context `testbed-2`)', '`downstream_3` (context `testbed-3`)']) {
-      const i = lines.indexOf(`${cluster}: 7 workloads`);
-      expect(i).toBeGreaterThan(0);
-      expect(lines.slice(i + 2, i + 9).every((l) => /^- (Deployment|DaemonSet) `[a-z-]+\/[a-z-]+`$/.test(l))).toBe(true);
-    }
+    expect(lines).toContain('#### Workloads that will restart (3 in 3 clusters)');
+    expect(lines[lines.indexOf('`server`: 1 workload') + 2]).toBe('- Deployment `cattle-system/rancher`');
+    expect(lines[lines.indexOf('`downstream-2`: 1 workload') + 2]).toBe('- DaemonSet `kube-system/canal`');
+    // The gate runs before any agent step.
+    const gate = lines.findIndex((l) => l.includes('GATE: wait for deploy cattle-system/rancher to roll out'));
+    const firstAgent = lines.findIndex((l) => l.includes('cert-rotation step agents ['));
+    expect(gate).toBeGreaterThan(0);
+    expect(firstAgent).toBeGreaterThan(gate);
   });
 
-  test('destroy: a warning block lists every destroyed resource, loudly', async () => {
+  test('destroy: the steps are no longer managed and nothing in the clusters changes; only the helm command resource is in the warning block', async () => {
     const plan = loadPlan('destroy');
     const md = await markdown('destroy');
     const lines = md.split('\n');
     const start = lines.indexOf('> [!WARNING]');
     expect(start).toBeGreaterThan(0);
-    expect(lines[start + 1]).toBe('> **This plan destroys 28 resources.**');
+    expect(lines[start + 1]).toBe('> **This plan destroys 1 resource.**');
     const items = lines.filter((l) => l.startsWith('> - **destroys**'));
-    expect(items).toHaveLength(plan.resource_changes.length);
-    const ca = changeNamed(plan, 'kubernetes_secret_v1', 'tls-ca');
-    expect(items).toContain(`> - **destroys** Secret \`cattle-system/tls-ca\` on \`server\` (\`${ca.address}\`)`);
-    // The block is contiguous: every line from the alert to its end is quoted.
-    const end = lines.findIndex((l, i) => i > start && !l.startsWith('>'));
-    expect(end - start).toBe(1 + 2 + plan.resource_changes.length);
+    expect(items).toEqual([expect.stringMatching(/^> - \*\*destroys\*\* a command resource \(`terraform_data\.rancher-server_HelmValues_[0-9A-F]+`\)$/)]);
+    const steps = plan.resource_changes.filter((rc: any) => rc.change.before?.triggers_replace?.step);
+    expect(steps.length).toBe(8);
+    expect(lines).toContain(`#### No longer managed (${steps.length}): nothing changes in the cluster`);
+    const ca = stepChange(plan, 'secret', 'server', 'tls-ca');
+    expect(lines).toContain(`- \`server\`: Secret cattle-system/tls-ca (stays as it is) (\`${ca.address}\`)`);
+    const agents = stepChange(plan, 'agents', 'downstream-3');
+    expect(lines).toContain(`- \`downstream-3\`: CATTLE_CA_CHECKSUM on Deployment cattle-system/cattle-cluster-agent (the agents keep it) (\`${agents.address}\`)`);
   });
 
   test('a replaced command resource is in the warning block and its command in a shell block', async () => {
@@ -73,7 +78,9 @@ describe('explain --format markdown', () => {
         '> - **destroys and re-creates** a command resource (`terraform_data.rancher-server_HelmValues_618D6B02`): ' +
         'a change to triggers_replace forces replacement; its commands run again\n',
     );
-    expect(md).toMatch(/1\. `terraform_data\.rancher-server_HelmValues_618D6B02` \(replace\)\n {3}- local-exec on the machine that runs Terraform\n\n {5}```sh\n {5}\S+helm upgrade rancher .* --version 2\.8\.6 .*\n {5}```\n/);
+    // The first command rolls back a release left pending; the second is the upgrade.
+    expect(md).toMatch(/1\. `terraform_data\.rancher-server_HelmValues_618D6B02` \(replace\)\n {3}- local-exec on the machine that runs Terraform\n\n {5}```sh\n {5}if .*--pending.*\n {5}```\n/);
+    expect(md).toMatch(/\n {3}- local-exec on the machine that runs Terraform\n\n {5}```sh\n {5}\S+helm upgrade rancher .* --version 2\.8\.6 .*--wait.*\n {5}```\n/);
   });
 
   test('commands in order with their nodes', async () => {
@@ -94,7 +101,7 @@ describe('explain --format markdown', () => {
   test('Helm values as a table', async () => {
     const md = await markdown('private-ca-on');
     expect(md).toContain(
-      '**update** release `cattle-system/rancher-managed` on `server` (context `testbed-1`), chart `/repo/test/fixtures/charts/rancher`\n\n' +
+      '**update** release `cattle-managed/rancher-managed` on `server` (context `testbed-1`), chart `/repo/test/fixtures/charts/rancher`\n\n' +
         '| value | old | new |\n|---|---|---|\n| `privateCA` | `false` | `true` |\n',
     );
   });
@@ -108,7 +115,7 @@ describe('explain --format markdown', () => {
     const helm = plan.resource_changes.find((c: any) => c.type === 'helm_release');
     helm.change.after.set[2].value = 'a|b`c';
     const r = await explainObject(plan, 'markdown');
-    expect(r.stdout).toContain('| `hostname` | `rancher.example.test` | ``a\\|b`c`` |');
+    expect(r.stdout).toContain('| `hostname` | `rancher.testbed.test` | ``a\\|b`c`` |');
     expect(code('`x`')).toBe('`` `x` ``');
     expect(code('plain')).toBe('`plain`');
   });

@@ -1,5 +1,5 @@
 import { parsePlan } from '../../../lib/cli/explain/plan-json';
-import { changeNamed, explainObject, loadPlan, PLAN_FIXTURES, planPath, planText, runExplainCli } from './fixtures/plans/plans';
+import { explainObject, loadPlan, PLAN_FIXTURES, planPath, planText, runExplainCli, stepChange } from './fixtures/plans/plans';
 
 // The fixtures are real `terraform show -json` output and must hold no key;
 // `explain` must never print secret data, whatever the plan holds.
@@ -12,13 +12,13 @@ function strings(value: unknown, out: string[] = []): string[] {
   return out;
 }
 
-/** The values of every Secret's `data`, on both sides of every change, as Terraform printed them. */
+/**
+ * The public Secret data (tls.crt chains, cacerts.pem) the plan holds: the
+ * steps carry it inline in the provisioner's environment, which the plan's
+ * configuration shows.
+ */
 function secretData(plan: any): string[] {
-  return plan.resource_changes
-    .filter((rc: any) => rc.type === 'kubernetes_secret_v1')
-    .flatMap((rc: any) => [rc.change.before?.data, rc.change.after?.data])
-    .filter((d: unknown) => d && typeof d === 'object')
-    .flatMap((d: Record<string, string>) => Object.values(d));
+  return strings(plan.configuration).filter((s) => s.includes('CERTIFICATE-----'));
 }
 
 describe('plan fixtures', () => {
@@ -40,11 +40,10 @@ describe('plan fixtures', () => {
         expect(Buffer.from(compact, 'base64').toString('latin1')).not.toMatch(/PRIVATE KEY/);
       }
     }
-    // The write-only content is never in a plan: data_wo is null on both sides of every Secret.
+    // A key is named by its file and SHA-256 only.
     for (const rc of loadPlan(name).resource_changes ?? []) {
-      if (rc.type !== 'kubernetes_secret_v1') continue;
-      expect(rc.change.before?.data_wo ?? null).toBeNull();
-      expect(rc.change.after?.data_wo ?? null).toBeNull();
+      const key = (rc.change.after ?? rc.change.before)?.triggers_replace?.data?.['tls.key'];
+      if (key) expect(Object.keys(key).sort()).toEqual(['file', 'sha256']);
     }
   });
 
@@ -66,20 +65,20 @@ describe('explain never prints secret values', () => {
     }
   });
 
-  test('the fixtures do carry Secret data that terraform marks sensitive, so the check above has something to find', () => {
-    const ca = changeNamed(loadPlan('new-ca'), 'kubernetes_secret_v1', 'tls-ca');
-    expect(ca.change.after.data['cacerts.pem']).toContain('-----BEGIN CERTIFICATE-----');
-    expect(ca.change.after_sensitive.data).toBe(true);
+  test('the fixtures do carry Secret data (the public chains and CA bundles in the steps), so the check above has something to find', () => {
+    const data = secretData(loadPlan('new-ca'));
+    expect(data.length).toBeGreaterThanOrEqual(2);
+    expect(data.join('\n')).toContain('cacerts.pem');
   });
 
   test('annotations marked sensitive are shown as (sensitive), never their value', async () => {
     const plan = loadPlan('new-ca');
-    const ingress = changeNamed(plan, 'kubernetes_secret_v1', 'tls-rancher-ingress');
-    ingress.change.after_sensitive.metadata[0].annotations = true;
-    const newSha = ingress.change.after.metadata[0].annotations['cert-rotation.io/sha256'];
+    const ingress = stepChange(plan, 'secret', 'server', 'tls-rancher-ingress');
+    ingress.change.after_sensitive = { triggers_replace: { annotations: true } };
+    const newSha = ingress.change.after.triggers_replace.annotations['cert-rotation.io/sha256'];
     const r = await explainObject(plan);
     expect(r.stdout).not.toContain(newSha);
-    expect(r.stdout).toMatch(/\n {6}sha256 +[0-9a-f]{64}\n +→ \(sensitive\)\n/);
+    expect(r.stdout).toMatch(/\n {6}sha256 +[0-9a-f]{64} → \(sensitive\)\n/);
   });
 
   test('a Helm value marked sensitive is not printed; set_sensitive values never are', async () => {
@@ -101,12 +100,12 @@ describe('explain never prints secret values', () => {
 
   test('values known only after apply say so', async () => {
     const plan = loadPlan('new-ca');
-    const agent = changeNamed(plan, 'kubernetes_env', 'cattle-node-agent', 'downstream-3');
-    agent.change.after.env[0].value = null;
-    agent.change.after_unknown = { env: [{ value: true }] };
+    const agent = stepChange(plan, 'agents', 'downstream-3');
+    agent.change.after.triggers_replace.checksum = null;
+    agent.change.after_unknown = { triggers_replace: { checksum: true } };
     const r = await explainObject(plan);
     const unknown = r.stdout.match(/\n {8}CATTLE_CA_CHECKSUM {2}[0-9a-f]{64}\n {26}→ \(known after apply\)\n/g) ?? [];
     expect(unknown).toHaveLength(1);
-    expect(r.stdout.indexOf(unknown[0] as string)).toBeGreaterThan(r.stdout.indexOf('  downstream_3 (context testbed-3)'));
+    expect(r.stdout.indexOf(unknown[0] as string)).toBeGreaterThan(r.stdout.indexOf('  downstream-3'));
   });
 });

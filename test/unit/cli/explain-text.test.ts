@@ -1,5 +1,4 @@
-import { RolloutRestart } from '../../../lib/rotation/rollout-restart';
-import { changeNamed, loadPlan, planPath, runExplainCli, section } from './fixtures/plans/plans';
+import { loadPlan, planPath, runExplainCli, section, stepChange } from './fixtures/plans/plans';
 
 // GIVEN real plans of the Rancher stack (generate.ts), WHEN `explain` reads
 // them, THEN the text names every certificate old → new, the agents and the
@@ -7,8 +6,9 @@ import { changeNamed, loadPlan, planPath, runExplainCli, section } from './fixtu
 
 const ANN = 'cert-rotation.io';
 
+/** The annotations a secret step writes, on one side of its change. */
 function annotations(rc: any, side: 'before' | 'after'): Record<string, string> {
-  return rc.change[side].metadata[0].annotations;
+  return rc.change[side].triggers_replace.annotations;
 }
 
 /** The lines of the block that starts with `head` inside a section, up to the next line indented as little. */
@@ -32,12 +32,10 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-const DEFAULT_WORKLOADS = RolloutRestart.RANCHER_DEFAULT_WORKLOADS.map((w) => `${w.kind} ${w.namespace}/${w.name}`).sort();
-
 describe('explain (text) on the new-CA plan', () => {
   const plan = loadPlan('new-ca');
-  const ingress = changeNamed(plan, 'kubernetes_secret_v1', 'tls-rancher-ingress');
-  const ca = changeNamed(plan, 'kubernetes_secret_v1', 'tls-ca');
+  const ingress = stepChange(plan, 'secret', 'server', 'tls-rancher-ingress');
+  const ca = stepChange(plan, 'secret', 'server', 'tls-ca');
   let out: string;
 
   beforeAll(async () => {
@@ -50,12 +48,12 @@ describe('explain (text) on the new-CA plan', () => {
   test('the header names the file, the engine and what the plan does, and that nothing is destroyed', () => {
     const [title, summary] = out.split('\n');
     expect(title).toBe(`cert-rotation explain: ${planPath('new-ca')} (terraform ${plan.terraform_version})`);
-    expect(summary).toBe('27 changes: 2 certificates, 4 agents in 2 clusters, 21 workload restarts in 3 clusters; nothing destroyed');
+    expect(summary).toBe('8 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 8 commands; nothing destroyed');
     expect(out).not.toContain('!!');
   });
 
-  test('the server certificate: fingerprint, issuer, expiry, serial and chain old → new; the write-only key is re-sent', () => {
-    const lines = block(section(out, 'Certificates (2)'), 'Secret cattle-system/tls-rancher-ingress on server (context testbed-1) [update]');
+  test('the server certificate: fingerprint, issuer, expiry, serial and chain old → new; how the data reaches the cluster', () => {
+    const lines = block(section(out, 'Certificates (2)'), 'Secret cattle-system/tls-rancher-ingress on server [update]');
     const [b, a] = [annotations(ingress, 'before'), annotations(ingress, 'after')];
     expect(a[`${ANN}/sha256`]).not.toBe(b[`${ANN}/sha256`]);
     oldToNew(lines, 'sha256', b[`${ANN}/sha256`], a[`${ANN}/sha256`]);
@@ -65,28 +63,32 @@ describe('explain (text) on the new-CA plan', () => {
     oldToNew(lines, 'chain-sha256', b[`${ANN}/chain-sha256`], a[`${ANN}/chain-sha256`]);
     // The SANs did not change, so they are not listed.
     expect(lines.join('\n')).not.toContain('sans');
-    expect(lines).toContainEqual(
-      expect.stringMatching(
-        new RegExp(`tls\\.crt, tls\\.key\\s+sent write-only \\(revision ${ingress.change.before.data_wo_revision} → ${ingress.change.after.data_wo_revision}\\)$`),
-      ),
+    expect(lines).toContain(
+      '      data          server-side applied by a step (created, or taken over if it exists), then read back; ' +
+        'tls.key read from /work/fixtures/rancher/certs/tls.key at apply',
     );
   });
 
   test('the CA bundle: CA fingerprints, CATTLE_CA_CHECKSUM and expiry old → new', () => {
-    const lines = block(section(out, 'Certificates (2)'), 'CA bundle in Secret cattle-system/tls-ca on server (context testbed-1) [update]');
+    const lines = block(section(out, 'Certificates (2)'), 'CA bundle in Secret cattle-system/tls-ca on server [update]');
     const [b, a] = [annotations(ca, 'before'), annotations(ca, 'after')];
     oldToNew(lines, 'ca-sha256', b[`${ANN}/ca-sha256`], a[`${ANN}/ca-sha256`]);
     oldToNew(lines, 'cattle-ca-checksum', b[`${ANN}/cattle-ca-checksum`], a[`${ANN}/cattle-ca-checksum`]);
     oldToNew(lines, 'not-after', b[`${ANN}/not-after`], a[`${ANN}/not-after`]);
   });
 
-  test('both agents in each downstream cluster move to the checksum the new tls-ca announces', () => {
-    const lines = section(out, 'Agents whose CA checksum changes (4 agents in 2 clusters)');
+  test('the agents of each downstream cluster move to the checksum the new tls-ca announces: both agents on RKE1, the cluster agent on RKE2', () => {
+    const lines = section(out, 'Agents whose CA checksum changes (3 agents in 2 clusters)');
     const [b, a] = [annotations(ca, 'before')[`${ANN}/cattle-ca-checksum`], annotations(ca, 'after')[`${ANN}/cattle-ca-checksum`]];
-    for (const cluster of ['downstream_2 (context testbed-2)', 'downstream_3 (context testbed-3)']) {
+    const expected: Record<string, string[]> = {
+      'downstream-2': ['Deployment cattle-system/cattle-cluster-agent, container cluster-register', 'DaemonSet cattle-system/cattle-node-agent, container agent'],
+      'downstream-3': ['Deployment cattle-system/cattle-cluster-agent, container cluster-register'],
+    };
+    for (const [cluster, agents] of Object.entries(expected)) {
       const group = block(lines, cluster);
       expect(group[0]).toBe(`  ${cluster}`);
-      for (const agent of ['Deployment cattle-system/cattle-cluster-agent, container cluster-register', 'DaemonSet cattle-system/cattle-node-agent, container agent']) {
+      expect(group.filter((l) => l.startsWith('    ~ '))).toHaveLength(agents.length);
+      for (const agent of agents) {
         const agentLines = block(group, agent);
         expect(agentLines[0]).toBe(`    ~ ${agent} [update]`);
         oldToNew(agentLines, 'CATTLE_CA_CHECKSUM', b, a);
@@ -95,57 +97,81 @@ describe('explain (text) on the new-CA plan', () => {
     expect(lines.join('\n')).not.toContain('server');
   });
 
-  test('the seven default workloads restart in each of the three clusters', () => {
-    const lines = section(out, 'Workloads that will restart (21 in 3 clusters)');
-    for (const cluster of ['server (context testbed-1): 7', 'downstream_2 (context testbed-2): 7', 'downstream_3 (context testbed-3): 7']) {
-      const group = block(lines, cluster);
-      expect(group.slice(1).map((l) => l.trim()).sort()).toEqual(DEFAULT_WORKLOADS);
-    }
+  test('Rancher restarts on the server, and the listed workload in each downstream cluster', () => {
+    const lines = section(out, 'Workloads that will restart (3 in 3 clusters)');
+    expect(lines).toEqual([
+      '  server: 1',
+      '    Deployment cattle-system/rancher',
+      '  downstream-2: 1',
+      '    DaemonSet kube-system/canal',
+      '  downstream-3: 1',
+      '    DaemonSet kube-system/canal',
+    ]);
   });
 
-  test('no command runs and no Helm value changes', () => {
-    expect(out).not.toContain('Commands that will run');
+  test('the steps in order: secrets, Rancher restart, the gate, then per cluster the agents and the restart; no Helm value changes', () => {
+    const lines = section(out, 'Commands that will run, in order (8)');
+    const steps = lines.filter((l) => l.startsWith('         $ ')).map((l) => l.replace(/^ +\$ cert-rotation step /, '').split(':')[0]);
+    expect(steps).toEqual([
+      'secret [server]',
+      'secret [server]',
+      'restart [server]',
+      'cacerts-gate [server]',
+      'agents [downstream-2]',
+      'restart [downstream-2]',
+      'agents [downstream-3]',
+      'restart [downstream-3]',
+    ]);
+    const gate = lines.find((l) => l.includes('cacerts-gate')) as string;
+    expect(gate).toContain('GATE: wait for deploy cattle-system/rancher to roll out, then until https://rancher.testbed.test/v3/settings/cacerts');
+    expect(gate).toContain('fails after 180 s, before any agent changes');
+    // Every agent step waits for the gate.
+    const gateOrder = Number(lines.find((l) => l.includes('Gate_Step'))!.trim().split('.')[0]);
+    for (const l of lines.filter((x) => x.includes('AgentCaChecksum_Step'))) expect(l).toMatch(new RegExp(`after ${gateOrder}\\]$`));
     expect(out).not.toContain('Helm release values');
     expect(out).not.toContain('Other changes');
   });
 });
 
 describe('explain (text) on the other real plans', () => {
-  test('new leaf from the same CA: only the server certificate, the issuer unchanged, restarts, no agents', async () => {
+  test('new leaf from the same CA: only the server certificate and the gate; no agents, no restarts', async () => {
     const plan = loadPlan('new-leaf');
-    const ingress = changeNamed(plan, 'kubernetes_secret_v1', 'tls-rancher-ingress');
+    const ingress = stepChange(plan, 'secret', 'server', 'tls-rancher-ingress');
     const r = await runExplainCli(['explain', planPath('new-leaf')]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toBe('22 changes: 1 certificate, 21 workload restarts in 3 clusters; nothing destroyed');
+    expect(r.stdout.split('\n')[1]).toBe('2 changes: 1 certificate, 2 commands; nothing destroyed');
     const lines = section(r.stdout, 'Certificates (1)');
-    expect(lines[0]).toBe('  ~ Secret cattle-system/tls-rancher-ingress on server (context testbed-1) [update]');
+    expect(lines[0]).toBe('  ~ Secret cattle-system/tls-rancher-ingress on server [update]');
     oldToNew(lines, 'sha256', annotations(ingress, 'before')[`${ANN}/sha256`], annotations(ingress, 'after')[`${ANN}/sha256`]);
     expect(lines).toContainEqual(expect.stringMatching(/^ {6}issuer +CN=Acme A Intermediate CA \(unchanged\)$/));
     expect(r.stdout).not.toContain('tls-ca');
     expect(r.stdout).not.toContain('Agents whose CA checksum changes');
-    expect(section(r.stdout, 'Workloads that will restart (21 in 3 clusters)')).toHaveLength(24);
+    expect(r.stdout).not.toContain('Workloads that will restart');
+    expect(r.stdout).toContain('cert-rotation step cacerts-gate [server]: GATE:');
   });
 
-  test('first deploy: everything is created, and the helm upgrade command runs on the machine that runs Terraform', async () => {
+  test('first deploy: everything is created, and the helm upgrade command waits for the release', async () => {
     const plan = loadPlan('first-deploy');
-    const ingress = changeNamed(plan, 'kubernetes_secret_v1', 'tls-rancher-ingress');
+    const ingress = stepChange(plan, 'secret', 'server', 'tls-rancher-ingress');
     const r = await runExplainCli(['explain', planPath('first-deploy')]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toBe('28 changes: 2 certificates, 4 agents in 2 clusters, 21 workload restarts in 3 clusters, 1 command; nothing destroyed');
+    expect(r.stdout.split('\n')[1]).toBe('9 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 9 commands; nothing destroyed');
     const certs = block(section(r.stdout, 'Certificates (2)'), 'Secret cattle-system/tls-rancher-ingress');
-    expect(certs[0]).toBe('  + Secret cattle-system/tls-rancher-ingress on server (context testbed-1) [create]');
+    expect(certs[0]).toBe('  + Secret cattle-system/tls-rancher-ingress on server [create]');
     expect(certs).toContainEqual(expect.stringMatching(new RegExp(`^ {6}sha256 +${annotations(ingress, 'after')[`${ANN}/sha256`]}$`)));
-    expect(certs).toContainEqual(expect.stringMatching(/^ {6}sans +rancher\.example\.test$/));
+    expect(certs).toContainEqual(expect.stringMatching(/^ {6}sans +rancher\.testbed\.test$/));
     expect(certs).not.toContainEqual(expect.stringContaining('→'));
 
-    const commands = section(r.stdout, 'Commands that will run, in order (1)');
-    expect(commands[0]).toBe('  1. terraform_data.rancher-server_HelmValues_618D6B02 [create]');
-    expect(commands[1]).toBe('       local-exec on the machine that runs Terraform:');
-    expect(commands[2]).toBe(
+    const commands = section(r.stdout, 'Commands that will run, in order (9)');
+    const helm = commands.findIndex((l) => l.includes('HelmValues'));
+    expect(commands[helm]).toBe('  2. terraform_data.rancher-server_HelmValues_618D6B02 [create, after 1]');
+    expect(commands).toContain(
       '         $ /cache/cert-rotation/bin/helm-v3.19.0/helm upgrade rancher /repo/test/fixtures/charts/rancher --namespace cattle-system ' +
-        '--version 2.8.5 --reuse-values --set ingress.tls.source=secret --set privateCA=true --set hostname=rancher.example.test ' +
+        '--version 2.8.5 --reuse-values --wait --timeout 10m --set ingress.tls.source=secret --set privateCA=true --set hostname=rancher.testbed.test ' +
         '--kubeconfig /testbed/kubeconfig --kube-context testbed-1',
     );
+    // The ingress Secret is written after the chart values (cert-manager no longer owns it then).
+    expect(commands.findIndex((l) => l.includes('IngressCertificate_Step'))).toBeGreaterThan(helm);
     expect(section(r.stdout, 'Workloads that will restart')).toContain('    DaemonSet kube-system/canal (first restart annotation)');
   });
 
@@ -154,32 +180,22 @@ describe('explain (text) on the other real plans', () => {
     expect(r).toEqual({ code: 0, stdout: `nothing to rotate: ${planPath('no-change')} (terraform 1.11.4) plans no changes\n`, stderr: '' });
   });
 
-  test('destroy plan: every resource is flagged with !! DESTROYS, with what follows from it', async () => {
+  test('destroy plan: the steps are listed as no longer managed (nothing changes in the clusters); only the helm command resource is flagged', async () => {
     const plan = loadPlan('destroy');
     const r = await runExplainCli(['explain', planPath('destroy')]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toBe('28 changes: 2 certificates, 4 agents in 2 clusters, 21 workload restarts in 3 clusters; !! 28 destroyed');
+    expect(r.stdout.split('\n')[1]).toBe('9 changes: 8 steps no longer managed; !! 1 destroyed');
     const destroys = r.stdout.split('\n').filter((l) => l.startsWith('!! DESTROYS '));
-    expect(destroys).toHaveLength(plan.resource_changes.length);
-    const ca = changeNamed(plan, 'kubernetes_secret_v1', 'tls-ca');
-    expect(destroys).toContain(`!! DESTROYS Secret cattle-system/tls-ca on server (${ca.address})`);
-    const canal = changeNamed(plan, 'kubernetes_annotations', 'canal', 'downstream-3');
-    expect(destroys).toContain(
-      `!! DESTROYS the restart annotation of DaemonSet kube-system/canal on downstream_3 (${canal.address}): ` +
-        'Terraform writes an empty annotation map, which rolls the pods once more',
+    expect(destroys).toEqual(['!! DESTROYS a command resource (terraform_data.rancher-server_HelmValues_618D6B02)']);
+    const released = section(r.stdout, 'No longer managed (8): nothing changes in the cluster');
+    const ca = stepChange(plan, 'secret', 'server', 'tls-ca');
+    expect(released).toContain(`  - server: Secret cattle-system/tls-ca (stays as it is) (${ca.address})`);
+    const agents = stepChange(plan, 'agents', 'downstream-2');
+    expect(released).toContain(
+      `  - downstream-2: CATTLE_CA_CHECKSUM on Deployment cattle-system/cattle-cluster-agent, DaemonSet cattle-system/cattle-node-agent (the agents keep it) (${agents.address})`,
     );
-    const nodeAgent = changeNamed(plan, 'kubernetes_env', 'cattle-node-agent', 'downstream-2');
-    expect(destroys).toContain(
-      `!! DESTROYS env of DaemonSet cattle-system/cattle-node-agent (container agent) on downstream_2 (${nodeAgent.address}): ` +
-        'CATTLE_CA_CHECKSUM is removed from the pod template, which rolls the pods',
-    );
-    expect(destroys).toContain('!! DESTROYS a command resource (terraform_data.rancher-server_HelmValues_618D6B02)');
-    // The destroyed certificates still show what goes away.
-    const certs = block(section(r.stdout, 'Certificates (2)'), 'Secret cattle-system/tls-rancher-ingress');
-    expect(certs[0]).toBe('  - Secret cattle-system/tls-rancher-ingress on server (context testbed-1) [delete]');
-    expect(certs).toContainEqual(expect.stringMatching(/^ {6}issuer +CN=Acme B Intermediate CA$/));
-    expect(section(r.stdout, 'Workloads that will restart')).toContain('    Deployment kube-system/kube-dns (annotation removed: the pods roll once more)');
-    // A destroyed command resource runs nothing.
+    expect(r.stdout).not.toContain('Certificates');
+    expect(r.stdout).not.toContain('Workloads that will restart');
     expect(r.stdout).not.toContain('Commands that will run');
   });
 
@@ -194,46 +210,35 @@ describe('explain (text) on the other real plans', () => {
     ]);
     const commands = section(r.stdout, 'Commands that will run, in order (1)');
     expect(commands[0]).toBe('  1. terraform_data.rancher-server_HelmValues_618D6B02 [replace]');
-    expect(commands[2]).toContain(' upgrade rancher /repo/test/fixtures/charts/rancher --namespace cattle-system --version 2.8.6 --reuse-values ');
+    expect(commands[4]).toContain(' upgrade rancher /repo/test/fixtures/charts/rancher --namespace cattle-system --version 2.8.6 --reuse-values ');
   });
 
   test('switching to a private CA: tls-ca and the agents are created, the Helm value privateCA goes false → true', async () => {
     const r = await runExplainCli(['explain', planPath('private-ca-on')]);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[1]).toBe(
-      '27 changes: 1 certificate, 4 agents in 2 clusters, 21 workload restarts in 3 clusters, 1 Helm release; nothing destroyed',
+      '9 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 8 commands, 1 Helm release; nothing destroyed',
     );
-    expect(section(r.stdout, 'Certificates (1)')[0]).toBe('  + CA bundle in Secret cattle-system/tls-ca on server (context testbed-1) [create]');
+    expect(section(r.stdout, 'Certificates (2)')[0]).toBe('  + CA bundle in Secret cattle-managed/tls-ca on server [create]');
     expect(section(r.stdout, 'Helm release values (1)')).toEqual([
-      '  ~ cattle-system/rancher-managed on server (context testbed-1), chart /repo/test/fixtures/charts/rancher [update]',
+      '  ~ cattle-managed/rancher-managed on server (context testbed-1), chart /repo/test/fixtures/charts/rancher [update]',
       '      privateCA  false → true',
     ]);
-    const agents = section(r.stdout, 'Agents whose CA checksum changes (4 agents in 2 clusters)');
-    expect(agents.filter((l) => l.startsWith('    + '))).toHaveLength(4);
+    const agents = section(r.stdout, 'Agents whose CA checksum changes (3 agents in 2 clusters)');
+    expect(agents.filter((l) => l.startsWith('    + '))).toHaveLength(3);
+    // The Rancher Deployment of this release is named after it.
+    expect(r.stdout).toContain('GATE: wait for deploy cattle-managed/rancher-managed to roll out');
   });
 });
 
 describe('explain (text) on real plans changed in one place', () => {
-  test('an annotation update that does not change the trust hash is not a restart: it is listed under other changes', async () => {
+  test('a restart step whose trust hash does not change is not a restart (the step only changed elsewhere)', async () => {
     const plan = loadPlan('new-ca');
-    const canal = changeNamed(plan, 'kubernetes_annotations', 'canal', 'ServerRolloutRestart');
-    canal.change.after.template_annotations = { ...canal.change.before.template_annotations };
-    canal.change.after.field_manager = 'someone-else';
+    const canal = stepChange(plan, 'restart', 'downstream-3');
+    canal.change.after.triggers_replace.annotations = { ...canal.change.before.triggers_replace.annotations };
     const r = await runExplainCli(['explain', '-'], JSON.stringify(plan));
-    expect(r.stdout.split('\n')[1]).toBe('27 changes: 2 certificates, 4 agents in 2 clusters, 20 workload restarts in 3 clusters, 1 other change; nothing destroyed');
-    const server = block(section(r.stdout, 'Workloads that will restart (20 in 3 clusters)'), 'server (context testbed-1): 6');
-    expect(server).toHaveLength(7);
-    expect(server).not.toContain('    DaemonSet kube-system/canal');
-    expect(section(r.stdout, 'Other changes (1)')).toEqual([`  ~ ${canal.address} [update]`]);
-  });
-
-  test('a resource gone from the configuration is destroyed on an unknown cluster, and the reason is given', async () => {
-    const plan = loadPlan('destroy');
-    const ca = changeNamed(plan, 'kubernetes_secret_v1', 'tls-ca');
-    ca.action_reason = 'delete_because_no_resource_config';
-    plan.configuration.root_module.resources = plan.configuration.root_module.resources.filter((r: any) => r.address !== ca.address);
-    const r = await runExplainCli(['explain', '-'], JSON.stringify(plan));
-    expect(r.stdout).toContain(`!! DESTROYS Secret cattle-system/tls-ca on unknown (${ca.address}): it is no longer in the configuration\n`);
+    const restarts = section(r.stdout, 'Workloads that will restart');
+    expect(restarts).not.toContain('  downstream-3: 1');
   });
 
   test('a plan Terraform reported errors for, or with deferred changes, says so loudly', async () => {
