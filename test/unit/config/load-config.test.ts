@@ -108,6 +108,18 @@ describe('loadConfig', () => {
     expect(explicit.rancher.rancherVersion).toBe('2.9.2');
   });
 
+  test('a version written as a YAML number is refused: 2.10 unquoted reads as 2.1', () => {
+    const file = config({ rancherVersion: 'X' });
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('rancherVersion: X', 'rancherVersion: 2.10'));
+    expectConfigError(file, 'rancher.rancherVersion', /'2.1' is a number in YAML, not a version/, /Fix: quote the full version, e.g. rancherVersion: '2.10.1'/);
+    const release = config({ release: { mode: 'external', chart: 'rancher-stable/rancher', version: 2.1 } });
+    expectConfigError(release, 'rancher.release.version', /'2.1' is a number in YAML/, /Fix: quote the full version, e.g. version: '2.10.1'/);
+    // 2.8.5 is text in YAML even without quotes
+    const dotted = config({ rancherVersion: 'X' });
+    fs.writeFileSync(dotted, fs.readFileSync(dotted, 'utf8').replace('rancherVersion: X', 'rancherVersion: 2.10.1'));
+    expect(loadConfig(dotted, { now: NOW }).rancher.rancherVersion).toBe('2.10.1');
+  });
+
   test('every distribution is read; a downstream cluster without one is an error naming the field and the choices', () => {
     const clusters = ['rke1', 'rke2', 'k3s', 'imported'].map((distribution, i) => ({ name: `c${i}`, kubeconfig: 'kubeconfig', distribution }));
     expect(loadConfig(config({}, {}, clusters), { now: NOW }).downstream.map((d) => d.distribution)).toEqual(['rke1', 'rke2', 'k3s', 'imported']);
