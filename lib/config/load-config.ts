@@ -104,7 +104,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
   }
   const tls = (r.tls === undefined ? 'ingress' : v.oneOf(r.tls, 'rancher.tls', ['ingress', 'external'])) as 'ingress' | 'external';
   const ingressSecretName = v.checked(v.optionalString(r.ingressSecretName, 'rancher.ingressSecretName') ?? DEFAULTS.ingressSecretName, 'rancher.ingressSecretName', dnsSubdomain);
-  const rancherVersion = v.optionalString(r.rancherVersion, 'rancher.rancherVersion');
+  const rancherVersion = v.optionalString(v.notNumber(r.rancherVersion, 'rancher.rancherVersion'), 'rancher.rancherVersion');
   if (rancherVersion !== undefined && !parseRancherVersion(rancherVersion)) {
     throw new ConfigError(abs, 'rancher.rancherVersion', `'${rancherVersion}' is not a Rancher version`, "write it as major.minor.patch, e.g. '2.8.5' (kubectl -n cattle-system get deploy rancher -o jsonpath='{..image}')");
   }
@@ -160,7 +160,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
       namespace: v.checked(v.optionalString(rel.namespace, 'rancher.release.namespace') ?? DEFAULTS.rancherNamespace, 'rancher.release.namespace', dnsLabel()),
       chart: v.string(rel.chart, 'rancher.release.chart'),
       repository: v.optionalString(rel.repository, 'rancher.release.repository'),
-      version: v.string(rel.version, 'rancher.release.version'),
+      version: v.string(v.notNumber(rel.version, 'rancher.release.version'), 'rancher.release.version'),
       helmBinary: v.optionalString(rel.helmBinary, 'rancher.release.helmBinary') ?? DEFAULTS.helmBinary,
     };
   }
@@ -284,6 +284,19 @@ class Validator {
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'boolean') {
       throw new ConfigError(this.file, field, `must be true or false, not '${String(value)}'`, 'write true or false without quotes');
+    }
+    return value;
+  }
+
+  /** A version must be YAML text: unquoted, 2.10 is the number 2.1 and 2.8 a Helm range. */
+  notNumber(value: unknown, field: string): unknown {
+    if (typeof value === 'number') {
+      throw new ConfigError(
+        this.file,
+        field,
+        `'${String(value)}' is a number in YAML, not a version (2.10 unquoted reads as 2.1)`,
+        `quote the full version, e.g. ${field.split('.').pop()}: '2.10.1'`,
+      );
     }
     return value;
   }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { DataResource, ITerraformDependable } from 'cdktf';
+import { DataResource, ITerraformDependable, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { PublicStep, publicStep } from '../steps/public';
 import { STEP_ENV, STEP_SPEC_VERSION, StepEnvelope, StepSpec, StepTarget } from '../steps/spec';
@@ -47,6 +47,30 @@ function literalDeep(value: unknown): unknown {
   return value;
 }
 
+/**
+ * The dotted path of the first unresolved token (a Terraform reference) in a
+ * spec, or undefined. A step's spec is JSON fixed at synth and every string in
+ * it is escaped as a literal, so a reference would reach the cluster as the
+ * text `${…}` instead of its value.
+ */
+function firstToken(value: unknown, at: string): string | undefined {
+  if (Token.isUnresolved(value)) return at;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = firstToken(value[i], `${at}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const found = firstToken(k, at ? `${at}.${k}` : k) ?? firstToken(v, at ? `${at}.${k}` : k);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
 /** Props of {@link ClusterStep}. */
 export interface ClusterStepProps extends StepBaseProps {
   /** What the step does. */
@@ -85,6 +109,18 @@ export class ClusterStep extends Construct {
     checkProp('ClusterStep', 'target.cluster', t.cluster, notEmpty);
     if (typeof t.kubeconfig !== 'string' || !path.isAbsolute(t.kubeconfig)) {
       throw new RotationPropError('ClusterStep', 'target.kubeconfig', t.kubeconfig, 'is not an absolute path', 'pass the absolute path of the kubeconfig (path.resolve it)');
+    }
+    // The owning construct's name in errors: its props carry the spec's fields under the same names.
+    const owner = TerraformStack.isStack(scope) ? 'ClusterStep' : scope.constructor.name || 'ClusterStep';
+    const token = firstToken(t, 'target') ?? firstToken(props.spec, '');
+    if (token !== undefined) {
+      throw new RotationPropError(
+        owner,
+        token,
+        '(a Terraform reference)',
+        'is an unresolved token: a step runs with a spec fixed at synth, so the reference would reach the cluster as the text ${…}',
+        'pass the value itself, known at synth',
+      );
     }
     this.spec = props.spec;
     this.target = t;

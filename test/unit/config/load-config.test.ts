@@ -25,7 +25,11 @@ describe('loadConfig', () => {
   });
   afterEach(() => removeDir(dir));
 
-  function config(overrides: Record<string, unknown> = {}, certificate: Record<string, unknown> = {}): string {
+  function config(
+    overrides: Record<string, unknown> = {},
+    certificate: Record<string, unknown> = {},
+    downstream: Array<Record<string, unknown>> = [{ name: 'prod-eu', kubeconfig: 'kubeconfig', context: 'eu', distribution: 'rke2' }],
+  ): string {
     const file = path.join(dir, 'cert-rotation.yaml');
     fs.writeFileSync(file, stringify({
       rancher: {
@@ -34,7 +38,7 @@ describe('loadConfig', () => {
         certificate: { certFile: 'certs/tls.crt', keyFile: 'certs/tls.key', caFile: 'certs/cacerts.pem', ...certificate },
         ...overrides,
       },
-      downstream: [{ name: 'prod-eu', kubeconfig: 'kubeconfig', context: 'eu' }],
+      downstream,
     }));
     return file;
   }
@@ -62,8 +66,102 @@ describe('loadConfig', () => {
     expect(c.rancher.privateCa).toBe(true);
     expect(c.rancher.certificate.caBundle?.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(c.rancher.certificate.chain.map((x) => x.subjectCommonName)).toEqual([HOST, 'Unit Intermediate CA']);
-    expect(c.downstream).toEqual([{ name: 'prod-eu', kubeconfig: path.join(dir, 'kubeconfig'), context: 'eu' }]);
+    expect(c.downstream).toEqual([{ name: 'prod-eu', kubeconfig: path.join(dir, 'kubeconfig'), context: 'eu', distribution: 'rke2' }]);
     expect(c.rancher.renewBefore).toBe(30 * DAY);
+  });
+
+  test('the defaults of the rotation settings: ingress TLS, tls-rancher-ingress, no gate settings, no Rancher version', () => {
+    const c = loadConfig(config(), { now: NOW });
+    expect(c.rancher.tls).toBe('ingress');
+    expect(c.rancher.ingressSecretName).toBe('tls-rancher-ingress');
+    expect(c.rancher.gate).toEqual({ connectTo: undefined, timeoutSeconds: undefined });
+    expect(c.rancher.agentWaitSeconds).toBeUndefined();
+    expect(c.rancher.rancherVersion).toBeUndefined();
+  });
+
+  test('rancherVersion, tls, ingressSecretName, networkExposure: ingress, gate and agentWaitSeconds are read', () => {
+    const c = loadConfig(
+      config({
+        rancherVersion: 'v2.12.1',
+        tls: 'external',
+        ingressSecretName: 'rancher-tls',
+        networkExposure: 'ingress',
+        gate: { connectTo: '10.0.0.5:443', timeoutSeconds: 900 },
+        agentWaitSeconds: 120,
+      }),
+      { now: NOW },
+    );
+    expect(c.rancher).toMatchObject({
+      rancherVersion: 'v2.12.1',
+      tls: 'external',
+      ingressSecretName: 'rancher-tls',
+      gate: { connectTo: '10.0.0.5:443', timeoutSeconds: 900 },
+      agentWaitSeconds: 120,
+    });
+    expect(loadConfig(config({ gate: { connectTo: '[fd00::5]:8443' } }), { now: NOW }).rancher.gate.connectTo).toBe('[fd00::5]:8443');
+  });
+
+  test("the Rancher version defaults to the release's chart version", () => {
+    const c = loadConfig(config({ release: { mode: 'external', chart: 'rancher-stable/rancher', version: '2.8.5' } }), { now: NOW });
+    expect(c.rancher.rancherVersion).toBe('2.8.5');
+    const explicit = loadConfig(config({ rancherVersion: '2.9.2', release: { mode: 'external', chart: 'rancher-stable/rancher', version: '2.8.5' } }), { now: NOW });
+    expect(explicit.rancher.rancherVersion).toBe('2.9.2');
+  });
+
+  test('a version written as a YAML number is refused: 2.10 unquoted reads as 2.1', () => {
+    const file = config({ rancherVersion: 'X' });
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('rancherVersion: X', 'rancherVersion: 2.10'));
+    expectConfigError(file, 'rancher.rancherVersion', /'2.1' is a number in YAML, not a version/, /Fix: quote the full version, e.g. rancherVersion: '2.10.1'/);
+    const release = config({ release: { mode: 'external', chart: 'rancher-stable/rancher', version: 2.1 } });
+    expectConfigError(release, 'rancher.release.version', /'2.1' is a number in YAML/, /Fix: quote the full version, e.g. version: '2.10.1'/);
+    // 2.8.5 is text in YAML even without quotes
+    const dotted = config({ rancherVersion: 'X' });
+    fs.writeFileSync(dotted, fs.readFileSync(dotted, 'utf8').replace('rancherVersion: X', 'rancherVersion: 2.10.1'));
+    expect(loadConfig(dotted, { now: NOW }).rancher.rancherVersion).toBe('2.10.1');
+  });
+
+  test('every distribution is read; a downstream cluster without one is an error naming the field and the choices', () => {
+    const clusters = ['rke1', 'rke2', 'k3s', 'imported'].map((distribution, i) => ({ name: `c${i}`, kubeconfig: 'kubeconfig', distribution }));
+    expect(loadConfig(config({}, {}, clusters), { now: NOW }).downstream.map((d) => d.distribution)).toEqual(['rke1', 'rke2', 'k3s', 'imported']);
+    expectConfigError(
+      config({}, {}, [{ name: 'prod-eu', kubeconfig: 'kubeconfig' }]),
+      'downstream[0].distribution',
+      /downstream\[0\]\.distribution: is missing/,
+      /Fix: say how the cluster was made, one of rke1, rke2, k3s, imported/,
+    );
+    expectConfigError(
+      config({}, {}, [{ name: 'prod-eu', kubeconfig: 'kubeconfig', distribution: 'rke1' }, { name: 'prod-us', kubeconfig: 'kubeconfig', distribution: 'eks' }]),
+      'downstream[1].distribution',
+      /'eks' is not one of rke1, rke2, k3s, imported/,
+      /Fix: choose rke1 or rke2 or k3s or imported/,
+    );
+  });
+
+  test("'server' is refused as a downstream name: plans and logs name the Rancher cluster so", () => {
+    expectConfigError(
+      config({}, {}, [{ name: 'server', kubeconfig: 'kubeconfig', distribution: 'rke2' }]),
+      'downstream[0].name',
+      /'server' is the name of the Rancher server cluster/,
+      /Fix: use the cluster's name in Rancher/,
+    );
+  });
+
+  test('networkExposure: gateway is refused, naming the field and what to do instead', () => {
+    expectConfigError(config({ networkExposure: 'gateway' }), 'rancher.networkExposure', /'gateway' .* is not supported yet/, /Fix: .*networkExposure: ingress/);
+    expectConfigError(config({ networkExposure: 'nodeport' }), 'rancher.networkExposure', /'nodeport' is not one of ingress, gateway/);
+  });
+
+  test('the new settings: each wrong value is one ConfigError naming the file, the field and the fix', () => {
+    expectConfigError(config({ tls: 'passthrough' }), 'rancher.tls', /'passthrough' is not one of ingress, external/, /Fix: choose ingress or external/);
+    expectConfigError(config({ ingressSecretName: 'Rancher_TLS' }), 'rancher.ingressSecretName', /'Rancher_TLS' is not a valid Kubernetes object name/);
+    expectConfigError(config({ rancherVersion: 'latest' }), 'rancher.rancherVersion', /'latest' is not a Rancher version/, /Fix: write it as major.minor.patch, e.g. '2.8.5'/);
+    expectConfigError(config({ gate: { connectTo: 'lb.example.com' } }), 'rancher.gate.connectTo', /'lb.example.com' is not host:port/, /Fix: give the address of Rancher's load balancer/);
+    expectConfigError(config({ gate: { timeoutSeconds: 0 } }), 'rancher.gate.timeoutSeconds', /'0' is not a whole number of seconds from 1 to 86400/, /Fix: write a number of seconds/);
+    expectConfigError(config({ gate: { timeoutSeconds: '10m' } }), 'rancher.gate.timeoutSeconds', /'10m' is not a whole number of seconds/);
+    expectConfigError(config({ gate: { timeout: 60 } }), 'rancher.gate.timeout', /is not a known key/, /did you mean 'timeoutSeconds'\?/);
+    expectConfigError(config({ gate: 'fast' }), 'rancher.gate', /must be a mapping/);
+    expectConfigError(config({ agentWaitSeconds: 86_401 }), 'rancher.agentWaitSeconds', /'86401' is not a whole number of seconds from 1 to 86400/);
+    expectConfigError(config({ agentWaitSeconds: 1.5 }), 'rancher.agentWaitSeconds', /'1.5' is not a whole number/);
   });
 
   test('key not matching the certificate', () => {

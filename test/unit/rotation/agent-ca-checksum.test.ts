@@ -1,116 +1,95 @@
-import { Env } from '@cdktf/provider-kubernetes/lib/env';
-import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
-import { Testing, TerraformResource } from 'cdktf';
+import { Testing } from 'cdktf';
 import { sha256Hex } from '../../../lib/pki';
-import { AgentCaChecksum, AgentCaChecksumProps, AgentContainer } from '../../../lib/rotation';
-import { newStack, resourcesOfType, synthJson } from './support/fixtures';
+import { CLUSTER_AGENT, NODE_AGENT } from '../../../lib/rancher-agents';
+import { AgentCaChecksum, AgentCaChecksumProps } from '../../../lib/rotation';
+import { AgentsStepSpec } from '../../../lib/steps/spec';
+import { newStack, onlyStep, stepEnvelope, stepResources, synthJson, TARGET } from './support/fixtures';
 
 const CHECKSUM = sha256Hex('cacerts');
 
 function synth(props: Partial<AgentCaChecksumProps> = {}) {
   const stack = newStack();
-  const agents = new AgentCaChecksum(stack, 'agents', { checksum: CHECKSUM, clusterName: 'prod', ...props });
-  const json = synthJson(stack);
-  const byKind = Object.fromEntries(resourcesOfType(json, 'kubernetes_env').map(([, r]) => [r.kind, r]));
-  return { agents, json, byKind, text: Testing.synth(stack) };
+  const agents = new AgentCaChecksum(stack, 'agents', { checksum: CHECKSUM, clusterName: 'prod', target: TARGET, ...props });
+  const step = onlyStep(synthJson(stack));
+  return { agents, step, spec: stepEnvelope(step).spec as AgentsStepSpec, text: Testing.synth(stack) };
 }
 
 describe('AgentCaChecksum', () => {
-  test('sets CATTLE_CA_CHECKSUM on the cluster agent Deployment and the node agent DaemonSet (the manual-checksum method of Rancher\'s certificate update)', () => {
+  test('is an agents step setting CATTLE_CA_CHECKSUM on the cluster agent and the node agent by default (the manual-checksum method)', () => {
     // GIVEN a checksum WHEN synthesized
-    const { text, byKind } = synth();
-    // THEN both agents get the env var in their container, with force and their own field manager
-    expect(text).toHaveResourceWithProperties(Env, {
-        api_version: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'cattle-cluster-agent', namespace: 'cattle-system' },
-        container: 'cluster-register',
-        env: [{ name: 'CATTLE_CA_CHECKSUM', value: CHECKSUM }],
-        force: true,
-      });
-    expect(text).toHaveResourceWithProperties(Env, {
-        api_version: 'apps/v1',
-        kind: 'DaemonSet',
-        metadata: { name: 'cattle-node-agent', namespace: 'cattle-system' },
-        container: 'agent',
-        env: [{ name: 'CATTLE_CA_CHECKSUM', value: CHECKSUM }],
-        force: true,
-      });
-    expect(byKind.Deployment.field_manager).toMatch(/^cert-rotation-cluster-agent-env-[0-9a-f]{10}$/);
-    expect(byKind.DaemonSet.field_manager).toMatch(/^cert-rotation-node-agent-env-[0-9a-f]{10}$/);
-    expect(byKind.Deployment.field_manager).not.toBe(byKind.DaemonSet.field_manager);
-  });
-
-  test('uses one provider per downstream cluster and distinct field managers across clusters', () => {
-    // GIVEN two downstream clusters, each with its own provider alias
-    const stack = newStack();
-    const clusters = ['east', 'west'].map((name) => ({
-      name,
-      provider: new KubernetesProvider(stack, `k8s-${name}`, { alias: name, configPath: `/abs/${name}` }),
-    }));
-    for (const c of clusters) {
-      new AgentCaChecksum(stack, `agents-${c.name}`, { checksum: CHECKSUM, clusterName: c.name, provider: c.provider });
-    }
-    // WHEN synthesized
-    const envs = resourcesOfType(synthJson(stack), 'kubernetes_env').map(([, r]) => r);
-    // THEN each cluster has both agents through its own alias, and every field manager is unique
-    expect(envs).toHaveLength(4);
-    expect(envs.filter((r) => r.provider === 'kubernetes.east').map((r) => r.kind).sort()).toEqual(['DaemonSet', 'Deployment']);
-    expect(envs.filter((r) => r.provider === 'kubernetes.west').map((r) => r.kind).sort()).toEqual(['DaemonSet', 'Deployment']);
-    expect(new Set(envs.map((r) => r.field_manager)).size).toBe(4);
-  });
-
-  test('takes other agent names and containers, and no node agent', () => {
-    const { byKind } = synth({
-      namespace: 'cattle-agents',
-      clusterAgent: { name: 'my-cluster-agent', container: 'register' },
-      nodeAgent: { name: 'my-node-agent', container: 'node' },
+    const { step, agents } = synth();
+    // THEN the step carries the checksum, both agents with their containers, a 300 s wait and its own field manager
+    expect(stepEnvelope(step)).toEqual({
+      version: 1,
+      target: TARGET,
+      spec: {
+        step: 'agents',
+        checksum: CHECKSUM,
+        workloads: [
+          { kind: 'Deployment', namespace: 'cattle-system', name: 'cattle-cluster-agent', container: 'cluster-register' },
+          { kind: 'DaemonSet', namespace: 'cattle-system', name: 'cattle-node-agent', container: 'agent' },
+        ],
+        fieldManager: expect.stringMatching(/^cert-rotation-agent-env-[0-9a-f]{10}$/),
+        waitSeconds: 300,
+      },
     });
-    expect(byKind.Deployment).toMatchObject({ metadata: { name: 'my-cluster-agent', namespace: 'cattle-agents' }, container: 'register' });
-    expect(byKind.DaemonSet).toMatchObject({ metadata: { name: 'my-node-agent', namespace: 'cattle-agents' }, container: 'node' });
-
-    const without = synth({ nodeAgent: false });
-    expect(Object.keys(without.byKind)).toEqual(['Deployment']);
-    expect(without.agents.nodeAgentResource).toBeUndefined();
+    // AND the plan shows all of it (nothing in it is secret), with the cluster's name
+    expect(step.triggers_replace).toEqual({ ...stepEnvelope(step).spec, cluster: 'prod' });
+    expect(agents.agents).toEqual([CLUSTER_AGENT, NODE_AGENT]);
+    expect(AgentCaChecksum.DEFAULT_CLUSTER_AGENT).toBe(CLUSTER_AGENT);
+    expect(AgentCaChecksum.DEFAULT_NODE_AGENT).toBe(NODE_AGENT);
+    expect(agents.resource).toBe(agents.step.resource);
   });
 
-  test('lets a subclass replace the DaemonSet part in one place (provider issue #2426)', () => {
-    // GIVEN a subclass that writes the node agent's checksum some other way
-    class Workaround extends AgentCaChecksum {
-      protected nodeAgentEnv(nodeAgent: AgentContainer): TerraformResource {
-        return new Env(this, 'Replacement', {
-          apiVersion: 'apps/v1',
-          kind: 'DaemonSet',
-          metadata: { name: `${nodeAgent.name}-patched`, namespace: this.namespace },
-          container: nodeAgent.container,
-          env: [{ name: 'CATTLE_CA_CHECKSUM', value: this.checksum }],
-        });
-      }
-    }
+  test('checksum null removes the variable (a publicly trusted certificate)', () => {
+    const { spec, step, agents } = synth({ checksum: null });
+    expect(spec.checksum).toBeNull();
+    expect(step.triggers_replace.checksum).toBeNull();
+    expect(agents.checksum).toBeNull();
+  });
+
+  test('takes the agents and the wait given', () => {
+    const { spec } = synth({ agents: [CLUSTER_AGENT], waitSeconds: 60 });
+    expect(spec.workloads).toEqual([CLUSTER_AGENT]);
+    expect(spec.waitSeconds).toBe(60);
+    const custom = { kind: 'Deployment' as const, namespace: 'cattle-agents', name: 'my-cluster-agent', container: 'register' };
+    expect(synth({ agents: [custom] }).spec.workloads).toEqual([custom]);
+  });
+
+  test('one step per downstream cluster: its own target, cluster name in the triggers and field manager', () => {
+    // GIVEN two downstream clusters
     const stack = newStack();
-    const agents = new Workaround(stack, 'agents', { checksum: CHECKSUM, clusterName: 'prod' });
-    // WHEN synthesized THEN only the DaemonSet resource is the replacement
-    const envs = resourcesOfType(synthJson(stack), 'kubernetes_env').map(([, r]) => r.metadata.name).sort();
-    expect(envs).toEqual(['cattle-cluster-agent', 'cattle-node-agent-patched']);
-    expect(agents.nodeAgentResource?.node.id).toBe('Replacement');
-  });
-
-  test('changes only the env value when the checksum changes', () => {
-    const before = synth();
-    const after = synth({ checksum: sha256Hex('new cacerts') });
-    for (const kind of ['Deployment', 'DaemonSet']) {
-      expect({ ...after.byKind[kind], env: undefined }).toEqual({ ...before.byKind[kind], env: undefined });
-      expect(after.byKind[kind].env).toEqual([{ name: 'CATTLE_CA_CHECKSUM', value: sha256Hex('new cacerts') }]);
+    for (const name of ['east', 'west']) {
+      new AgentCaChecksum(stack, `agents-${name}`, { checksum: CHECKSUM, clusterName: name, target: { cluster: name, kubeconfig: `/abs/${name}` } });
     }
+    // WHEN synthesized THEN each step goes to its own cluster, with a field manager of its own
+    const steps = stepResources(synthJson(stack)).map(([, r]) => r);
+    expect(steps.map((s) => stepEnvelope(s).target)).toEqual([
+      { cluster: 'east', kubeconfig: '/abs/east' },
+      { cluster: 'west', kubeconfig: '/abs/west' },
+    ]);
+    expect(steps.map((s) => s.triggers_replace.cluster)).toEqual(['east', 'west']);
+    expect(new Set(steps.map((s) => s.triggers_replace.fieldManager)).size).toBe(2);
   });
 
-  test('rejects a checksum that is not a sha256 hex, naming the cluster and the fix', () => {
+  test('a new checksum changes only the checksum in the triggers', () => {
+    const before = synth().step.triggers_replace;
+    const after = synth({ checksum: sha256Hex('new cacerts') }).step.triggers_replace;
+    expect(after).toEqual({ ...before, checksum: sha256Hex('new cacerts') });
+    expect(after.checksum).not.toBe(before.checksum);
+  });
+
+  test('rejects a bad checksum, agents and wait, naming the cluster, the prop and the fix', () => {
     expect(() => synth({ checksum: 'ABC' })).toThrow(
       /AgentCaChecksum \(cluster 'prod'\): 'checksum' \("ABC"\) is not a SHA-256 in lowercase hex .* pass CaBundle.checksum/,
     );
-    expect(() => synth({ clusterAgent: { name: 'cattle-cluster-agent', container: 'Cluster_Register' } })).toThrow(
-      /'clusterAgent.container' \("Cluster_Register"\) is not a valid Kubernetes container name/,
+    expect(() => synth({ agents: [] })).toThrow(/^AgentCaChecksum: 'agents' \("\[\]"\) is empty; list the agent workloads \(rancherAgents\(distribution, rancherVersion\)\)/);
+    expect(() => synth({ agents: [{ ...CLUSTER_AGENT, container: 'Cluster_Register' }] })).toThrow(
+      /'agents\[\].container' \("Cluster_Register"\) is not a valid Kubernetes container name/,
     );
+    expect(() => synth({ agents: [{ ...CLUSTER_AGENT, container: undefined }] })).toThrow(/'agents\[\].container' \(""\)/);
+    expect(() => synth({ agents: [{ ...CLUSTER_AGENT, kind: 'Pod' as never }] })).toThrow(/'agents\[\].kind' \("Pod"\) is not Deployment, DaemonSet or StatefulSet/);
+    expect(() => synth({ waitSeconds: 0 })).toThrow(/'waitSeconds' \(0\) is not a whole number of seconds ≥ 1; give how long the agents may take to roll/);
     expect(() => synth({ clusterName: ' ' })).toThrow(/'clusterName' \(" "\) must not be empty/);
   });
 

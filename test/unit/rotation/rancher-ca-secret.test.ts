@@ -1,9 +1,9 @@
-import { SecretV1 } from '@cdktf/provider-kubernetes/lib/secret-v1';
 import { Testing } from 'cdktf';
-import { CaBundle, cattleCaChecksum, ServerCertificate } from '../../../lib/pki';
+import { CaBundle, cattleCaChecksum, ServerCertificate, sha256Hex } from '../../../lib/pki';
 import { RancherCaSecret } from '../../../lib/rotation';
+import { SecretStepSpec } from '../../../lib/steps/spec';
 import { issueServerCertificate, makePrivateCa, removeDir, tempDir } from '../../support/pki';
-import { HOSTNAME, newStack, onlyResource, synthJson, VALIDITY, writeServerCertificate } from './support/fixtures';
+import { HOSTNAME, newStack, onlyStep, stepEnvelope, synthJson, TARGET, VALIDITY, writeServerCertificate } from './support/fixtures';
 
 describe('RancherCaSecret', () => {
   let dir: string;
@@ -18,26 +18,39 @@ describe('RancherCaSecret', () => {
 
   function synth(props: Partial<ConstructorParameters<typeof RancherCaSecret>[2]> = {}) {
     const stack = newStack();
-    const ca = new RancherCaSecret(stack, 'ca', { bundle: cert.caBundle!, ...props });
-    return { ca, json: synthJson(stack), text: Testing.synth(stack) };
+    const ca = new RancherCaSecret(stack, 'ca', { bundle: cert.caBundle!, target: TARGET, ...props });
+    const step = onlyStep(synthJson(stack));
+    return { ca, step, spec: stepEnvelope(step).spec as SecretStepSpec, text: Testing.synth(stack) };
   }
 
-  test('writes cattle-system/tls-ca with cacerts.pem as plain data (the CA secret of Rancher\'s certificate update)', () => {
+  test('is a secret step writing cattle-system/tls-ca, Opaque, with cacerts.pem as text (the CA secret of Rancher\'s certificate update)', () => {
     // GIVEN a CA bundle (intermediate, then root) WHEN synthesized
-    const { text } = synth();
-    // THEN the generic secret holds it under cacerts.pem
-    expect(text).toHaveResourceWithProperties(SecretV1, {
-        metadata: expect.objectContaining({ name: 'tls-ca', namespace: 'cattle-system' }),
+    const { step, ca } = synth();
+    // THEN the step writes the generic secret with the bundle under cacerts.pem, on the target cluster
+    expect(stepEnvelope(step)).toEqual({
+      version: 1,
+      target: TARGET,
+      spec: {
+        step: 'secret',
+        namespace: 'cattle-system',
+        name: 'tls-ca',
         type: 'Opaque',
-        data: { 'cacerts.pem': cert.caBundle?.pem },
-      });
+        data: { 'cacerts.pem': { text: cert.caBundle!.pem } },
+        annotations: ca.annotations,
+        fieldManager: expect.stringMatching(/^cert-rotation-secret-[0-9a-f]{10}$/),
+      },
+    });
+    // AND the plan shows the bundle by its SHA-256 (the agents' checksum, as the bundle ends with one newline)
+    expect(step.triggers_replace.data).toEqual({ 'cacerts.pem': { sha256: sha256Hex(cert.caBundle!.pem) } });
+    expect(step.triggers_replace).toMatchObject({ step: 'secret', type: 'Opaque', name: 'tls-ca', namespace: 'cattle-system', cluster: 'prod' });
+    expect(ca.resource).toBe(ca.step.resource);
   });
 
   test('annotates fingerprints in file order, the agents checksum and the earliest expiry', () => {
-    const { ca, json } = synth();
-    const secret = onlyResource(json, 'kubernetes_secret_v1');
+    const { ca, spec, step } = synth();
     expect(cert.caBundle?.certificates).toHaveLength(2);
-    expect(secret.metadata.annotations).toEqual({
+    expect(step.triggers_replace.annotations).toEqual(spec.annotations);
+    expect(spec.annotations).toEqual({
       'cert-rotation.io/ca-sha256': `${cert.caBundle!.certificates[0].sha256Fingerprint},${cert.caBundle!.certificates[1].sha256Fingerprint}`,
       'cert-rotation.io/cattle-ca-checksum': cattleCaChecksum(cert.caBundle!.pem),
       'cert-rotation.io/not-after': '2026-01-01T00:00:00Z',
@@ -49,14 +62,15 @@ describe('RancherCaSecret', () => {
   test('reports the earliest notAfter of the bundle', () => {
     // GIVEN a bundle whose second certificate expires first
     const early = { ...cert.caBundle!.certificates[1], notAfter: new Date('2025-09-30T12:00:00.500Z') };
-    const { json } = synth({ bundle: new CaBundle([cert.caBundle!.certificates[0], early]) });
     // THEN the annotation carries that date, to the second
-    expect(onlyResource(json, 'kubernetes_secret_v1').metadata.annotations['cert-rotation.io/not-after']).toBe('2025-09-30T12:00:00Z');
+    expect(synth({ bundle: new CaBundle([cert.caBundle!.certificates[0], early]) }).spec.annotations['cert-rotation.io/not-after']).toBe('2025-09-30T12:00:00Z');
   });
 
   test('takes another namespace and secret name', () => {
-    const secret = onlyResource(synth({ namespace: 'rancher', secretName: 'my-ca' }).json, 'kubernetes_secret_v1');
-    expect(secret.metadata).toMatchObject({ name: 'my-ca', namespace: 'rancher' });
+    const { spec, ca } = synth({ namespace: 'rancher', secretName: 'my-ca' });
+    expect(spec).toMatchObject({ name: 'my-ca', namespace: 'rancher' });
+    expect([ca.secretName, ca.namespace]).toEqual(['my-ca', 'rancher']);
+    expect(() => synth({ namespace: 'Rancher' })).toThrow(/^RancherCaSecret: 'namespace' \("Rancher"\) is not a valid Kubernetes namespace name/);
   });
 
   test('rejects a bundle that is not a CaBundle, naming the prop and the fix', () => {

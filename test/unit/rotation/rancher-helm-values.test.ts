@@ -25,7 +25,7 @@ describe('RancherHelmValues, managed release', () => {
   test('sets the three values on a helm_release and keeps the others (reconfigure the Helm release, as Rancher\'s certificate update does)', () => {
     // GIVEN a managed release WHEN synthesized
     const { text, values } = synth();
-    // THEN helm_release sets ingress.tls.source, privateCA and hostname, reuses values and keeps the version
+    // THEN helm_release sets ingress.tls.source, privateCA and hostname, reuses values, keeps the version and waits for the release
     expect(text).toHaveResourceWithProperties(Release, {
         name: 'rancher',
         namespace: 'cattle-system',
@@ -39,7 +39,7 @@ describe('RancherHelmValues, managed release', () => {
           { name: 'hostname', value: 'rancher.example.com' },
         ],
         reuse_values: true,
-        wait: false,
+        wait: true,
       });
     expect(values.resource.node.id).toBe('Resource');
     expect(values.command).toBeUndefined();
@@ -78,7 +78,7 @@ describe('RancherHelmValues, external release', () => {
     const data = onlyResource(json, 'terraform_data');
     // THEN one local-exec runs the helm upgrade of Rancher's certificate update procedure, with the version pinned
     const command =
-      'helm upgrade rancher rancher-stable/rancher --namespace cattle-system --version 2.8.5 --reuse-values ' +
+      'helm upgrade rancher rancher-stable/rancher --namespace cattle-system --version 2.8.5 --reuse-values --wait --timeout 10m ' +
       '--set ingress.tls.source=secret --set privateCA=true --set hostname=rancher.example.com';
     expect(values.command).toBe(command);
     // AND before it, a roll-back of a release an interrupted upgrade left pending, which says so
@@ -123,7 +123,7 @@ describe('RancherHelmValues, external release', () => {
     });
     // THEN the command quotes them, and a shell splits it back into the exact arguments
     expect(values.command).toBe(
-      "'/opt/helm 3/helm' upgrade rancher rancher-stable/rancher --namespace cattle-system --version 2.8.5 --reuse-values " +
+      "'/opt/helm 3/helm' upgrade rancher rancher-stable/rancher --namespace cattle-system --version 2.8.5 --reuse-values --wait --timeout 10m " +
         '--set ingress.tls.source=secret --set privateCA=true --set hostname=rancher.example.com ' +
         "--kubeconfig '/home/o'\\''neil/my kube/config' --kube-context 'prod ctx'",
     );
@@ -132,6 +132,30 @@ describe('RancherHelmValues, external release', () => {
       .split('\0')
       .slice(0, -1);
     expect(argv.slice(-4)).toEqual(['--kubeconfig', "/home/o'neil/my kube/config", '--kube-context', 'prod ctx']);
+  });
+});
+
+describe('RancherHelmValues, tls and ingressSecretName', () => {
+  test("tls 'external' sets tls=external instead of the ingress values", () => {
+    const { values, json } = synth({ tls: 'external' });
+    expect(values.values).toEqual({ tls: 'external', privateCA: 'true', hostname: 'rancher.example.com' });
+    expect(onlyResource(json, 'helm_release').set).toEqual([
+      { name: 'tls', value: 'external' },
+      { name: 'privateCA', value: 'true' },
+      { name: 'hostname', value: 'rancher.example.com' },
+    ]);
+    expect(synth({ tls: 'external', mode: external }).values.command).toContain('--reuse-values --wait --timeout 10m --set tls=external --set privateCA=true');
+  });
+
+  test('an ingress secret other than tls-rancher-ingress is set as ingress.tls.secretName; the default is not set', () => {
+    expect(synth({ ingressSecretName: 'my-tls' }).values.values).toEqual({
+      'ingress.tls.source': 'secret',
+      'ingress.tls.secretName': 'my-tls',
+      privateCA: 'true',
+      hostname: 'rancher.example.com',
+    });
+    expect(synth({ ingressSecretName: 'tls-rancher-ingress' }).values.values).not.toHaveProperty(['ingress.tls.secretName']);
+    expect(synth({ ingressSecretName: 'my-tls', mode: external }).values.command).toContain('--set ingress.tls.secretName=my-tls');
   });
 });
 

@@ -1,9 +1,8 @@
 import { Testing } from 'cdktf';
-import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
-import { ServerCertificate } from '../../../lib/pki';
-import { contentRevision, RancherIngressCertificate, TlsCertificateSecret } from '../../../lib/rotation';
+import { ServerCertificate, sha256Hex } from '../../../lib/pki';
+import { RancherIngressCertificate, TlsCertificateSecret } from '../../../lib/rotation';
 import { issueServerCertificate, makePrivateCa, removeDir, tempDir } from '../../support/pki';
-import { HOSTNAME, newStack, onlyResource, synthJson, VALIDITY, writeServerCertificate } from './support/fixtures';
+import { HOSTNAME, newStack, onlyStep, stepEnvelope, synthJson, TARGET, VALIDITY, writeServerCertificate } from './support/fixtures';
 
 describe('RancherIngressCertificate', () => {
   let dir: string;
@@ -19,31 +18,35 @@ describe('RancherIngressCertificate', () => {
   test('defaults to cattle-system/tls-rancher-ingress (the certificate secret of Rancher\'s certificate update)', () => {
     // GIVEN only a certificate WHEN synthesized
     const stack = newStack();
-    const ingress = new RancherIngressCertificate(stack, 'ingress', { certificate: cert });
-    const secret = onlyResource(synthJson(stack), 'kubernetes_secret_v1');
-    // THEN the secret has Rancher's names, type and the write-only revision
+    const ingress = new RancherIngressCertificate(stack, 'ingress', { certificate: cert, target: TARGET });
+    const step = onlyStep(synthJson(stack));
+    // THEN the secret step has Rancher's names and type, tls.crt the chain and tls.key the key file
     expect(ingress).toBeInstanceOf(TlsCertificateSecret);
     expect(ingress.secretName).toBe('tls-rancher-ingress');
     expect(ingress.namespace).toBe('cattle-system');
-    expect(secret.metadata.name).toBe('tls-rancher-ingress');
-    expect(secret.metadata.namespace).toBe('cattle-system');
-    expect(secret.type).toBe('kubernetes.io/tls');
-    expect(secret.data_wo_revision).toBe(contentRevision(cert.chainPem));
+    expect(stepEnvelope(step).spec).toMatchObject({
+      step: 'secret',
+      name: 'tls-rancher-ingress',
+      namespace: 'cattle-system',
+      type: 'kubernetes.io/tls',
+      data: { 'tls.crt': { text: cert.chainPem }, 'tls.key': { file: cert.keyFile, sha256: cert.keyFileSha256 } },
+    });
+    expect(step.triggers_replace.data['tls.crt']).toEqual({ sha256: sha256Hex(cert.chainPem) });
     expect(ingress.resource.node.id).toBe('Resource');
   });
 
-  test('takes another namespace, secret name and provider', () => {
+  test('takes another namespace, secret name and target cluster', () => {
     const stack = newStack();
-    const local = new KubernetesProvider(stack, 'local', { alias: 'local', configPath: '/abs/local' });
-    new RancherIngressCertificate(stack, 'ingress', { certificate: cert, namespace: 'rancher', secretName: 'my-tls', provider: local });
-    const secret = onlyResource(synthJson(stack), 'kubernetes_secret_v1');
-    expect(secret.metadata).toMatchObject({ name: 'my-tls', namespace: 'rancher' });
-    expect(secret.provider).toBe('kubernetes.local');
+    const local = { cluster: 'local', kubeconfig: '/abs/local', context: 'local' };
+    new RancherIngressCertificate(stack, 'ingress', { certificate: cert, namespace: 'rancher', secretName: 'my-tls', target: local });
+    const step = onlyStep(synthJson(stack));
+    expect(stepEnvelope(step)).toMatchObject({ target: local, spec: { name: 'my-tls', namespace: 'rancher' } });
+    expect(step.triggers_replace).toMatchObject({ name: 'my-tls', namespace: 'rancher', cluster: 'local' });
   });
 
   test('names the subclass in prop errors', () => {
     const stack = newStack();
-    expect(() => new RancherIngressCertificate(stack, 'ingress', { certificate: cert, secretName: 'TLS' })).toThrow(
+    expect(() => new RancherIngressCertificate(stack, 'ingress', { certificate: cert, secretName: 'TLS', target: TARGET })).toThrow(
       /^RancherIngressCertificate: 'name' \("TLS"\)/,
     );
   });
@@ -51,7 +54,7 @@ describe('RancherIngressCertificate', () => {
   test('synthesizes byte-identical JSON twice', () => {
     const once = () => {
       const stack = newStack();
-      new RancherIngressCertificate(stack, 'ingress', { certificate: cert });
+      new RancherIngressCertificate(stack, 'ingress', { certificate: cert, target: TARGET });
       return Testing.synth(stack);
     };
     expect(once()).toBe(once());

@@ -1,104 +1,76 @@
-import { Annotations as KubernetesAnnotations } from '@cdktf/provider-kubernetes/lib/annotations';
-import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { Testing } from 'cdktf';
 import { sha256Hex } from '../../../lib/pki';
 import { RolloutRestart, RolloutRestartProps, Workload } from '../../../lib/rotation';
-import { changedResources, newStack, resourcesOfType, synthJson } from './support/fixtures';
+import { RestartStepSpec } from '../../../lib/steps/spec';
+import { newStack, onlyStep, stepEnvelope, synthJson, TARGET } from './support/fixtures';
 
 const TRUST = sha256Hex('leaf\nca');
+const WORKLOADS: Workload[] = [
+  { kind: 'Deployment', namespace: 'apps', name: 'web' },
+  { kind: 'StatefulSet', namespace: 'apps', name: 'db' },
+  { kind: 'DaemonSet', namespace: 'kube-system', name: 'canal' },
+];
 
-function synth(props: Partial<RolloutRestartProps> = {}, more: Workload[] = []) {
+function synth(props: Partial<RolloutRestartProps> = {}) {
   const stack = newStack();
-  const restart = new RolloutRestart(stack, 'restart', { trustHash: TRUST, ...props });
-  more.forEach((w) => restart.addWorkload(w));
-  const json = synthJson(stack);
-  return { restart, json, annotations: resourcesOfType(json, 'kubernetes_annotations'), text: Testing.synth(stack) };
+  const restart = new RolloutRestart(stack, 'restart', { trustHash: TRUST, workloads: WORKLOADS, target: TARGET, ...props });
+  const step = onlyStep(synthJson(stack));
+  return { restart, step, spec: stepEnvelope(step).spec as RestartStepSpec, text: Testing.synth(stack) };
 }
 
 describe('RolloutRestart', () => {
-  test('defaults to the RKE1 pods Rancher\'s certificate rotation page restarts', () => {
-    // GIVEN no workloads WHEN synthesized
-    const { annotations } = synth();
-    // THEN the seven Rancher workloads are annotated
-    expect(annotations.map(([, r]) => `${r.kind} ${r.metadata.namespace}/${r.metadata.name}`).sort()).toEqual([
-      'DaemonSet cattle-system/cattle-node-agent',
-      'DaemonSet cattle-system/kube-api-auth',
-      'DaemonSet ingress-nginx/nginx-ingress-controller',
-      'DaemonSet kube-system/canal',
-      'Deployment cattle-system/cattle-cluster-agent',
-      'Deployment kube-system/kube-dns',
-      'Deployment kube-system/kube-dns-autoscaler',
-    ]);
+  test('is a restart step setting the trust hash as a pod-template annotation on the workloads given, in order', () => {
+    // GIVEN three workloads WHEN synthesized
+    const { step, restart } = synth();
+    // THEN one step annotates them all, waits 300 s for each rollout, with its own field manager
+    expect(stepEnvelope(step)).toEqual({
+      version: 1,
+      target: TARGET,
+      spec: {
+        step: 'restart',
+        workloads: WORKLOADS,
+        annotations: { 'cert-rotation.io/trust-sha256': TRUST },
+        fieldManager: expect.stringMatching(/^cert-rotation-restart-[0-9a-f]{10}$/),
+        waitSeconds: 300,
+      },
+    });
+    expect(step.triggers_replace).toEqual({ ...stepEnvelope(step).spec, cluster: 'prod' });
+    expect(restart.workloads).toEqual(WORKLOADS);
+    expect(restart.trustHash).toBe(TRUST);
+    expect(restart.resource).toBe(restart.step.resource);
   });
 
-  test('sets the trust hash as a pod-template annotation with its own field manager and force', () => {
-    const { text, annotations } = synth();
-    expect(text).toHaveResourceWithProperties(KubernetesAnnotations, {
-        api_version: 'apps/v1',
-        kind: 'DaemonSet',
-        metadata: { name: 'canal', namespace: 'kube-system' },
-        template_annotations: { 'cert-rotation.io/trust-sha256': TRUST },
-        force: true,
-      });
-    for (const [, r] of annotations) {
-      expect(r.template_annotations).toEqual({ 'cert-rotation.io/trust-sha256': TRUST });
-      expect(r).not.toHaveProperty('annotations');
-      expect(r.field_manager).toMatch(/^cert-rotation-restart-[0-9a-f]{10}$/);
-    }
-    expect(new Set(annotations.map(([, r]) => r.field_manager)).size).toBe(annotations.length);
+  test('waitSeconds 0 does not wait', () => {
+    expect(synth({ waitSeconds: 0 }).spec.waitSeconds).toBe(0);
+    expect(() => synth({ waitSeconds: -1 })).toThrow(/'waitSeconds' \(-1\) is not a whole number of seconds ≥ 0; give how long each rollout may take, or 0 not to wait/);
+    expect(() => synth({ waitSeconds: 1.5 })).toThrow(/'waitSeconds' \(1.5\)/);
   });
 
-  test('adding a workload renames none of the others', () => {
-    // GIVEN a restart of two workloads, and the same with a third added
-    const two: Workload[] = [
-      { kind: 'Deployment', namespace: 'apps', name: 'web' },
-      { kind: 'StatefulSet', namespace: 'apps', name: 'db' },
-    ];
-    const before = synth({ workloads: two });
-    const after = synth({ workloads: [{ kind: 'DaemonSet', namespace: 'apps', name: 'agent' }, ...two] });
-    // THEN the only change is the new resource
-    const changed = changedResources(before.json, after.json);
-    expect(changed).toHaveLength(1);
-    expect(after.json.resource!.kubernetes_annotations[changed[0].split('.')[1]].metadata.name).toBe('agent');
-  });
-
-  test('addWorkload is fluent and keeps the order', () => {
-    const { restart, annotations } = synth({ workloads: [] }, [
-      { kind: 'StatefulSet', namespace: 'apps', name: 'db' },
-      { kind: 'Deployment', namespace: 'apps', name: 'web.v2' },
-    ]);
-    expect(restart.workloads.map((w) => w.name)).toEqual(['db', 'web.v2']);
-    expect(restart.resources).toHaveLength(2);
-    expect(annotations).toHaveLength(2);
-    expect(restart.addWorkload({ kind: 'DaemonSet', namespace: 'apps', name: 'x' })).toBe(restart);
-  });
-
-  test('a new trust hash changes every annotation and nothing else; the same one changes nothing', () => {
+  test('a new trust hash changes only the annotation in the triggers; the same one changes nothing', () => {
     const before = synth();
     const same = synth();
     const after = synth({ trustHash: sha256Hex('new') });
-    expect(changedResources(before.json, same.json)).toEqual([]);
-    const changed = changedResources(before.json, after.json);
-    expect(changed).toHaveLength(7);
-    for (const [name, r] of after.annotations) {
-      const old = before.json.resource!.kubernetes_annotations[name];
-      expect({ ...r, template_annotations: undefined }).toEqual({ ...old, template_annotations: undefined });
-    }
+    expect(same.text).toBe(before.text);
+    expect(after.step.triggers_replace).toEqual({ ...before.step.triggers_replace, annotations: { 'cert-rotation.io/trust-sha256': sha256Hex('new') } });
   });
 
-  test('uses the provider given', () => {
-    const stack = newStack();
-    const east = new KubernetesProvider(stack, 'east', { alias: 'east', configPath: '/abs/east' });
-    new RolloutRestart(stack, 'restart', { trustHash: TRUST, provider: east, workloads: [{ kind: 'Deployment', namespace: 'a', name: 'b' }] });
-    const [[, r]] = resourcesOfType(synthJson(stack), 'kubernetes_annotations');
-    expect(r.provider).toBe('kubernetes.east');
+  test('a workload added changes the workloads in the triggers', () => {
+    const before = synth({ workloads: WORKLOADS.slice(0, 2) }).step.triggers_replace;
+    const after = synth().step.triggers_replace;
+    expect(after).toEqual({ ...before, workloads: WORKLOADS });
   });
 
-  test('rejects counters, bad kinds, bad names and duplicates, naming the prop and the fix', () => {
+  test('carries only kind, namespace and name of each workload', () => {
+    const extra = { ...WORKLOADS[0], container: 'web', replicas: 3 } as Workload;
+    expect(synth({ workloads: [extra] }).spec.workloads).toEqual([{ kind: 'Deployment', namespace: 'apps', name: 'web' }]);
+  });
+
+  test('rejects counters, no workloads, bad kinds, bad names and duplicates, naming the prop and the fix', () => {
     expect(() => synth({ trustHash: '2' })).toThrow(
       /RolloutRestart: 'trustHash' \("2"\) is not a content hash: .*\(a counter or a timestamp would restart them on every plan/,
     );
     expect(() => synth({ trustHash: new Date('2025-01-01').toISOString() })).toThrow(/is not a content hash/);
+    expect(() => synth({ workloads: [] })).toThrow(/^RolloutRestart: 'workloads' \("\[\]"\) is empty; list the workloads to roll, or leave the construct out/);
     expect(() => synth({ workloads: [{ kind: 'ReplicaSet' as Workload['kind'], namespace: 'a', name: 'b' }] })).toThrow(
       /'workload.kind' \("ReplicaSet"\) is not one of 'Deployment', 'DaemonSet', 'StatefulSet', the workload kinds that can be rolled; use one of/,
     );

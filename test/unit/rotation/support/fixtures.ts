@@ -6,9 +6,9 @@
  * test/support/pki.
  */
 import * as path from 'path';
-import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';
 import { App, Testing, TerraformStack } from 'cdktf';
 import { IssuedCertificate, loadServerCertificate, ServerCertificate } from '../../../../lib/pki';
+import { STEP_ENV, StepEnvelope, StepTarget } from '../../../../lib/steps/spec';
 import { PrivateCa, writeRancherFiles } from '../../../support/pki';
 
 /** The time of every check. */
@@ -42,12 +42,13 @@ export function writeServerCertificate(
   });
 }
 
-/** A stack with a default `kubernetes` provider, the way stacks/ builds them. */
+/** A stack without providers: the steps reach their cluster through their target, not a provider. */
 export function newStack(app: App = Testing.app()): TerraformStack {
-  const stack = new TerraformStack(app, 'test');
-  new KubernetesProvider(stack, 'kubernetes', { configPath: '/abs/kubeconfig' });
-  return stack;
+  return new TerraformStack(app, 'test');
 }
+
+/** The cluster the single-construct tests write to. */
+export const TARGET: StepTarget = { cluster: 'prod', kubeconfig: '/abs/kubeconfig', context: 'prod-admin' };
 
 /** The synthesized JSON of a stack, parsed. */
 export function synthJson(stack: TerraformStack): SynthesizedStack {
@@ -93,4 +94,30 @@ export function changedResources(before: SynthesizedStack, after: SynthesizedSta
     }
   }
   return changed;
+}
+
+/** What Terraform makes of a literal string of the configuration: `$${` is `${` and `%%{` is `%{`. */
+export function terraformText(text: string): string {
+  return text.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
+}
+
+/** Every step (`terraform_data` with the step's spec in its environment), as [logical name, config]. */
+export function stepResources(json: SynthesizedStack): Array<[string, Record<string, any>]> {
+  return resourcesOfType(json, 'terraform_data').filter(([, r]) => r.provisioner?.[0]?.['local-exec']?.environment?.[STEP_ENV] !== undefined);
+}
+
+/** The one step of a synthesized stack; fails the test when there is not exactly one. */
+export function onlyStep(json: SynthesizedStack): Record<string, any> {
+  const all = stepResources(json);
+  if (all.length !== 1) {
+    throw new Error(`expected exactly one step, found ${all.length}: ${all.map(([n]) => n).join(', ')}`);
+  }
+  return all[0][1];
+}
+
+/** The envelope a step's provisioner passes in $CERT_ROTATION_STEP, as `cert-rotation step` receives it. */
+export function stepEnvelope(step: Record<string, any>): StepEnvelope {
+  const provisioners = step.provisioner as Array<Record<string, any>>;
+  expect(provisioners).toHaveLength(1);
+  return JSON.parse(terraformText(provisioners[0]['local-exec'].environment[STEP_ENV])) as StepEnvelope;
 }
