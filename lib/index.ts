@@ -17,3 +17,5 @@ export {
   trustAnnotations,
 } from './contract';
 export { DEFAULTS, WORKLOAD_KINDS, Workload, WorkloadKind } from './rules';
+export { CLUSTER_AGENT, NODE_AGENT, DISTRIBUTIONS, Distribution, rancherAgents, parseRancherVersion } from './rancher-agents';
+export { STEP_ENV, StepSpec, StepTarget, StepWorkload } from './steps/spec';

@@ -23,6 +23,7 @@ const CONFIG_FIELD_OF_PROP: Record<string, string> = {
   'mode.helmBinary': 'rancher.release.helmBinary',
   'downstream[].name': 'downstream[].name',
   'downstream[].distribution': 'downstream[].distribution',
+  namespace: 'rancher.release.namespace',
   ingressSecretName: 'rancher.ingressSecretName',
   tls: 'rancher.tls',
   connectTo: 'rancher.gate.connectTo',

@@ -1,12 +1,14 @@
 /**
  * `lib/rotation`: cdktf constructs that declare a certificate rotation as
- * Terraform resources, one construct per file.
+ * Terraform resources (write-and-verify steps), one construct per file.
  */
 export { contentRevision, fieldManagerName, shellQuote, canonicalJson, RotationPropError, RotationBaseProps } from './common';
+export * from './cluster-step';
 export * from './tls-certificate-secret';
 export * from './rancher-ingress-certificate';
 export * from './rancher-ca-secret';
 export * from './rancher-helm-values';
+export * from './cacerts-gate';
 export * from './agent-ca-checksum';
 export * from './rollout-restart';
 export * from './rancher-server-rotation';

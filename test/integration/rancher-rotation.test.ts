@@ -1,14 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { X509Certificate } from 'crypto';
-import { loadConfig } from '../../lib/config/load-config';
 import { cattleCaChecksum } from '../../lib/pki/fingerprint';
-import { RancherStack } from '../../stacks/rancher-stack';
-import { makePrivateCa, PrivateCa, RancherFiles, writeRancherFiles } from '../support/pki';
-import { agentWorkloads, countChanges, resetRancherInstall, writeConfig } from './support/rancher-bed';
-import { modelEvents, presentedChain, secretData, servedCacerts } from '../../scripts/testbed/rancher-model/client';
-import { expectNoKey, Workspace } from './support/terraform';
-import { helm, kubectl, kubeGet, loadTestbedEnv } from '../../scripts/testbed/client';
+import { makePrivateCa, PrivateCa, RancherFiles } from '../support/pki';
+import { agentWorkloads, countChanges, resetRancherInstall } from './support/rancher-bed';
+import { RancherScenario, STACK } from './support/rancher-scenario';
+import { modelEvents, secretData } from '../../scripts/testbed/rancher-model/client';
+import { helm, kubectl, kubeGet } from '../../scripts/testbed/client';
 
 // RancherServerRotation against the test bed's Rancher model, which behaves as
 // the real Rancher does (../shared/RANCHER-FACTS.md): testbed-1 runs Rancher
@@ -21,108 +18,19 @@ import { helm, kubectl, kubeGet, loadTestbedEnv } from '../../scripts/testbed/cl
 // Rancher serves, no agent was ever started with a checksum Rancher did not
 // serve, the server presents the new certificate, a second plan is empty, and
 // no key byte is in cdktf.out, the state or the logs.
-const STACK = 'rancher';
-const CHART = path.join(__dirname, '../fixtures/charts/rancher');
-
 describe('RancherServerRotation on a real Rancher install (test-bed model)', () => {
-  const env = loadTestbedEnv();
-  const SERVER = Number(env.TESTBED_RANCHER_CLUSTER);
-  const HOSTNAME = env.TESTBED_RANCHER_HOSTNAME;
-  const ws = new Workspace('rancher');
-  const keysSeen: string[] = [];
-  let n = 0;
+  const sc = new RancherScenario('rancher');
+  const ws = sc.ws;
+  const SERVER = sc.server;
   let caB: PrivateCa;
   let current: RancherFiles;
-
-  interface SynthOptions {
-    downstream?: number[];
-    privateCa?: boolean;
-    gateTimeout?: number;
-    restartWorkloads?: string[];
-  }
-
-  function synth(f: RancherFiles, o: SynthOptions = {}): void {
-    keysSeen.push(f.keyPem);
-    const downstream = o.downstream ?? [2, 3];
-    const configFile = writeConfig(ws.dir, {
-      rancher: {
-        kubeconfig: env.KUBECONFIG,
-        context: `testbed-${SERVER}`,
-        hostname: HOSTNAME,
-        certificate: { certFile: f.certFile, keyFile: f.keyFile, ...(o.privateCa === false ? {} : { caFile: f.caFile }) },
-        ...(o.privateCa === false ? { privateCa: false } : {}),
-        release: { mode: 'external', chart: CHART, version: '2.8.5', helmBinary: env.TESTBED_HELM },
-        gate: { connectTo: `127.0.0.1:${env.TESTBED_RANCHER_PORT}`, timeoutSeconds: o.gateTimeout ?? 180 },
-        agentWaitSeconds: 180,
-        ...(o.restartWorkloads ? { restartWorkloads: o.restartWorkloads } : {}),
-      },
-      downstream: downstream.map((i) => ({
-        name: `downstream-${i}`,
-        kubeconfig: env.KUBECONFIG,
-        context: `testbed-${i}`,
-        distribution: env[`TESTBED_PROFILE_${i}`] === 'rke1' ? 'rke1' : 'rke2',
-      })),
-    });
-    ws.synth((app) => new RancherStack(app, STACK, loadConfig(configFile, { now: new Date() })));
-  }
-
-  /** Files for a new leaf from `ca`, in their own directory (the old files stay as they were). */
-  function files(ca: PrivateCa): RancherFiles {
-    return writeRancherFiles(path.join(ws.dir, `certs-${++n}`), ca, HOSTNAME);
-  }
-
-  function agentChecksum(cluster: number, kind = 'deployments', name = 'cattle-cluster-agent'): string | undefined {
-    const w = kubeGet(cluster, `/apis/apps/v1/namespaces/cattle-system/${kind}/${name}`);
-    return w.spec.template.spec.containers[0].env?.find((e: any) => e.name === 'CATTLE_CA_CHECKSUM')?.value;
-  }
-
-  /** Every agent in `clusters` carries `checksum` (undefined: none) and is rolled out and Ready. */
-  function expectAgents(clusters: number[], checksum: string | undefined): void {
-    for (const c of clusters) {
-      for (const w of agentWorkloads(c)) {
-        const plural = w.kind === 'Deployment' ? 'deployments' : 'daemonsets';
-        expect({ cluster: c, agent: w.name, checksum: agentChecksum(c, plural, w.name) }).toEqual({ cluster: c, agent: w.name, checksum });
-        kubectl(c, ['rollout', 'status', '-n', 'cattle-system', `${w.kind.toLowerCase()}/${w.name}`, '--timeout=5s']);
-      }
-    }
-  }
-
-  /**
-   * No agent pod was started since `since` with a checksum Rancher did not serve.
-   * (Running agents may lose TLS between the ingress presenting the new chain and
-   * their replacement: they trust only the CA they downloaded at start. That
-   * window is the procedure's own; it closes when they roll.)
-   */
-  function expectNoAgentStartFailures(since: string): void {
-    const failures = modelEvents().filter((e) => e.time >= since && e.event === 'agent-start-failed');
-    expect(failures).toEqual([]);
-  }
-
-  function leafOf(f: RancherFiles): string {
-    return new X509Certificate(f.chainPem).fingerprint256;
-  }
-
-  function expectServed(f: RancherFiles, privateCa = true): void {
-    expect(servedCacerts().value ?? '').toBe(privateCa ? f.caPem.trim() : '');
-    expect(new X509Certificate(presentedChain()).fingerprint256).toBe(leafOf(f));
-    expect(secretData(SERVER, 'cattle-system', 'tls-rancher-ingress')['tls.crt']).toBe(f.chainPem);
-  }
-
-  function expectNoKeyAnywhere(): void {
-    const state = fs.readFileSync(ws.statePath(STACK), 'utf8');
-    const backup = fs.existsSync(`${ws.statePath(STACK)}.backup`) ? fs.readFileSync(`${ws.statePath(STACK)}.backup`, 'utf8') : '';
-    for (const key of keysSeen) {
-      expectNoKey(ws.synthesizedText(), key, 'cdktf.out');
-      expectNoKey(state + backup, key, 'the state file or its backup');
-      expectNoKey(ws.logs.join('\n'), key, 'the deploy logs');
-    }
-  }
-
-  function expectSecondPlanEmpty(): void {
-    const plan = ws.plan(STACK);
-    expect(plan.changes).toEqual([]);
-    for (const key of keysSeen) expectNoKey(plan.raw, key, 'plan JSON');
-  }
+  const synth = sc.synth.bind(sc);
+  const files = sc.files.bind(sc);
+  const expectAgents = sc.expectAgents.bind(sc);
+  const expectServed = sc.expectServed.bind(sc);
+  const expectNoAgentStartFailures = sc.expectNoAgentStartFailures.bind(sc);
+  const expectSecondPlanEmpty = sc.expectSecondPlanEmpty.bind(sc);
+  const expectNoKeyAnywhere = sc.expectNoKeyAnywhere.bind(sc);
 
   beforeAll(async () => {
     await resetRancherInstall();
@@ -131,9 +39,8 @@ describe('RancherServerRotation on a real Rancher install (test-bed model)', () 
 
   afterAll(async () => {
     try {
-      if (fs.existsSync(path.join(ws.dir, `terraform.${STACK}.tfstate`))) ws.destroy(STACK);
+      sc.cleanUp();
     } finally {
-      ws.remove();
       await resetRancherInstall();
     }
   });

@@ -20,11 +20,10 @@ describe('README examples', () => {
     const body = program.split('\n').filter((l) => !l.startsWith('import ')).join('\n');
     const source = [
       ...imports,
-      "import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider';",
-      'import { RancherIngressCertificate, RancherCaSecret, RancherHelmValues, AgentCaChecksum, RolloutRestart } from "./lib";',
+      'import { RancherIngressCertificate, RancherCaSecret, RancherHelmValues, CacertsGate, AgentCaChecksum, RolloutRestart, rancherAgents, StepTarget } from "./lib";',
       body,
-      'declare const provider: KubernetesProvider;',
-      'declare const prodEu: KubernetesProvider;',
+      'declare const server: StepTarget;',
+      'declare const prodEu: StepTarget;',
       'declare const trustHash: string;',
       ...fragments.map((f, i) => `function fragment${i}() {\n${f}}`),
       `void [${fragments.map((_, i) => `fragment${i}`).join(', ')}];`,

@@ -1,0 +1,168 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { cattleCaChecksum } from '../../lib/pki/fingerprint';
+import { makePrivateCa, RancherFiles } from '../support/pki';
+import { resetRancherInstall } from './support/rancher-bed';
+import { RancherScenario, STACK } from './support/rancher-scenario';
+import { kubectl } from '../../scripts/testbed/client';
+
+// The fault harness (issue 9): a CA rotation of the Rancher stack on the test
+// bed's Rancher model, with the engine killed at one write (by step, not by
+// timing) or a write refused by an admission policy; then a plain re-deploy.
+// After it: the cluster holds exactly the new material (Secret data, what
+// Rancher serves and presents, every agent Ready with the new checksum), the
+// second plan is empty, and no key is in cdktf.out, state, backup, plans or logs.
+//
+// CI runs a fast subset; FAULT_SWEEP=all (npm run bench) kills at every step,
+// before and after its write.
+const FAULT_CLI = path.join(__dirname, 'support', 'fault-cli.js');
+
+/** Which step to kill at: a regular expression over the step's envelope JSON, and when. */
+interface Fault {
+  readonly name: string;
+  readonly match: string;
+  readonly when: 'before' | 'after';
+}
+
+const STEPS: Array<[string, string]> = [
+  ['tls-ca', '"step":"secret".*"name":"tls-ca"'],
+  ['tls-rancher-ingress', '"step":"secret".*"name":"tls-rancher-ingress"'],
+  ['the Rancher restart', '"cluster":"server".*"step":"restart"'],
+  ['the gate', '"step":"cacerts-gate"'],
+  ['the agents of downstream-2', '"cluster":"downstream-2".*"step":"agents"'],
+  ['the agents of downstream-3', '"cluster":"downstream-3".*"step":"agents"'],
+];
+
+const FAST: Fault[] = [
+  { name: 'tls-rancher-ingress', match: STEPS[1][1], when: 'after' },
+  { name: 'the agents of downstream-2', match: STEPS[4][1], when: 'after' },
+];
+
+const SWEEP: Fault[] = STEPS.flatMap(([name, match]) => (['before', 'after'] as const).map((when) => ({ name, match, when })));
+
+const FAULTS = process.env.FAULT_SWEEP === 'all' ? SWEEP : FAST;
+
+describe('fault harness: a killed or refused write, then a plain re-deploy, leaves exactly the new material', () => {
+  const sc = new RancherScenario('faults');
+  let previousCli: string | undefined;
+  let current: RancherFiles;
+  let round = 0;
+
+  /** A new CA and leaf, synthesized with the fault wrapper as the step command. */
+  function nextRotation(): RancherFiles {
+    const files = sc.files(makePrivateCa(`Fault ${++round}`));
+    sc.synth(files);
+    return files;
+  }
+
+  function faultEnv(fault: Fault): NodeJS.ProcessEnv {
+    return {
+      CERT_ROTATION_FAULT: fault.match,
+      CERT_ROTATION_FAULT_WHEN: fault.when,
+      CERT_ROTATION_FAULT_MARKER: path.join(sc.ws.dir, `fault-${round}`),
+    };
+  }
+
+  /** Re-deploys without a fault and checks the cluster holds exactly `files`. */
+  function expectConverges(files: RancherFiles, since: string): void {
+    sc.ws.deploy(STACK);
+    sc.expectServed(files);
+    sc.expectAgents([2, 3], cattleCaChecksum(files.caPem));
+    sc.expectNoAgentStartFailures(since);
+    sc.expectSecondPlanEmpty();
+    sc.expectNoKeyAnywhere();
+  }
+
+  beforeAll(async () => {
+    previousCli = process.env.CERT_ROTATION_CLI;
+    process.env.CERT_ROTATION_CLI = `node ${FAULT_CLI}`;
+    await resetRancherInstall();
+    current = nextRotation();
+    sc.ws.deploy(STACK);
+    sc.expectServed(current);
+  });
+
+  afterAll(async () => {
+    if (previousCli === undefined) delete process.env.CERT_ROTATION_CLI;
+    else process.env.CERT_ROTATION_CLI = previousCli;
+    try {
+      sc.cleanUp();
+    } finally {
+      await resetRancherInstall();
+    }
+  });
+
+  test.each(FAULTS.map((f) => [`${f.when} ${f.name}`, f] as const))('engine killed %s', (_label, fault) => {
+    const since = new Date().toISOString();
+    const next = nextRotation();
+    const env = faultEnv(fault);
+    const killed = sc.ws.deploy(STACK, [1, 137, 255], env);
+    expect(fs.existsSync(env.CERT_ROTATION_FAULT_MARKER as string)).toBe(true);
+    expect(killed.stderr + killed.stdout).toMatch(/fault-cli: killing the engine/);
+    current = next;
+    expectConverges(current, since);
+  });
+
+  test('engine killed after tls-rancher-ingress with the state file left empty (a torn local-state write): the re-deploy takes over what exists', () => {
+    const since = new Date().toISOString();
+    const next = nextRotation();
+    const env = faultEnv({ name: 'tls-rancher-ingress', match: STEPS[1][1], when: 'after' });
+    sc.ws.deploy(STACK, [1, 137, 255], env);
+    fs.writeFileSync(path.join(sc.ws.dir, `terraform.${STACK}.tfstate`), '');
+    // Every step is planned as new; none fails on what the cluster already holds.
+    expect(sc.ws.plan(STACK).changes.every((c) => c.actions.join() === 'create')).toBe(true);
+    current = next;
+    expectConverges(current, since);
+  });
+
+  test('a write refused by an admission policy fails the apply at that step, before any agent changes; after the policy is gone the re-deploy converges', () => {
+    const policy = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: 'cert-rotation-fault-deny-ingress-secret' },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['secrets'] }] },
+        validations: [{ expression: "object.metadata.name != 'tls-rancher-ingress'", message: 'fault harness: tls-rancher-ingress is frozen' }],
+      },
+    };
+    const binding = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: 'cert-rotation-fault-deny-ingress-secret' },
+      spec: { policyName: policy.metadata.name, validationActions: ['Deny'] },
+    };
+    const manifest = path.join(sc.ws.dir, 'deny-policy.json');
+    fs.writeFileSync(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [policy, binding] }));
+    const before = cattleCaChecksum(current.caPem);
+    kubectl(sc.server, ['apply', '-f', manifest]);
+    const since = new Date().toISOString();
+    const next = nextRotation();
+    try {
+      // The policy takes effect once the API server has loaded it: the first refused write is the proof.
+      const r = sc.ws.deploy(STACK, [1]);
+      const out = (r.stdout + r.stderr).replace(/\s+/g, ' ');
+      expect(out).toMatch(/cert-rotation secret \[server\]: FAILED: writing cattle-system\/tls-rancher-ingress failed: .*fault harness: tls-rancher-ingress is frozen/);
+      expect(out).not.toMatch(/cert-rotation agents \[/);
+      sc.expectAgents([2, 3], before);
+      // The failed step is tainted: the next plan runs it again.
+      expect(sc.ws.plan(STACK).changes.some((c) => c.actions.join() === 'delete,create')).toBe(true);
+    } finally {
+      kubectl(sc.server, ['delete', '-f', manifest, '--ignore-not-found']);
+    }
+    current = next;
+    // Deleting a policy also takes a moment to reach the API server's admission chain.
+    let converged = false;
+    for (let attempt = 0; attempt < 5 && !converged; attempt++) {
+      const r = sc.ws.deploy(STACK, [0, 1]);
+      converged = r.status === 0;
+      if (!converged) expect(r.stdout + r.stderr).toMatch(/tls-rancher-ingress is frozen/);
+    }
+    expect(converged).toBe(true);
+    sc.expectServed(current);
+    sc.expectAgents([2, 3], cattleCaChecksum(current.caPem));
+    sc.expectNoAgentStartFailures(since);
+    sc.expectSecondPlanEmpty();
+    sc.expectNoKeyAnywhere();
+  });
+});
