@@ -10,6 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "type check (tsc --noEmit)"
 npx tsc --noEmit -p tsconfig.json
 
+step "build dist/ (the steps Terraform runs call bin/cert-rotation.js, which loads dist/)"
+npm run build >/dev/null
+
 results=$(mktemp -d)
 summary() {
   node -e '

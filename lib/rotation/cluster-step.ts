@@ -99,6 +99,8 @@ export class ClusterStep extends Construct {
   public readonly spec: StepSpec;
   /** The target cluster. */
   public readonly target: StepTarget;
+  /** What the step's command receives: the spec, its target and the format version. */
+  public readonly envelope: StepEnvelope;
 
   constructor(scope: Construct, id: string, props: ClusterStepProps) {
     super(scope, id);
@@ -126,6 +128,7 @@ export class ClusterStep extends Construct {
     this.target = t;
     this.publicForm = publicStep(props.spec, t.cluster);
     const envelope: StepEnvelope = { version: STEP_SPEC_VERSION, target: t, spec: props.spec };
+    this.envelope = envelope;
     this.resource = new DataResource(this, 'Resource', {
       dependsOn: props.dependsOn,
       triggersReplace: literalDeep(this.publicForm) as Record<string, unknown>,

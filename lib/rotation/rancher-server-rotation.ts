@@ -6,7 +6,7 @@ import { Distribution, DISTRIBUTIONS, rancherAgents } from '../rancher-agents';
 import { DEFAULTS, defaultPrivateCa, dnsSubdomain, rancherHostname } from '../rules';
 import { AgentCaChecksum } from './agent-ca-checksum';
 import { CacertsGate } from './cacerts-gate';
-import { StepTarget } from './cluster-step';
+import { ClusterStep, StepTarget } from './cluster-step';
 import { addRotationWarning, checkProp, RotationPropError } from './common';
 import { RancherCaSecret } from './rancher-ca-secret';
 import { RancherHelmValues, RancherRelease } from './rancher-helm-values';
@@ -125,6 +125,8 @@ export class RancherServerRotation extends Construct {
   public readonly agentChecksums: AgentCaChecksum[];
   /** Step 7: restarts in the downstream clusters (when `restartWorkloads` is given), in `downstream` order. */
   public readonly downstreamRestarts: RolloutRestart[];
+  /** Last: every step above run again in order (see `ConvergeStepSpec`). */
+  public readonly converge: ClusterStep;
   /** Whether the rotation uses a private CA. */
   public readonly privateCa: boolean;
   /** The `CATTLE_CA_CHECKSUM` of the CA bundle (private CA only). */
@@ -281,5 +283,35 @@ export class RancherServerRotation extends Construct {
         );
       }
     }
+
+    // Last: Terraform records a terraform_data before its command has finished, so a run killed
+    // mid-step can leave that step recorded as done. This step is created only after all the
+    // others, and runs them again in order (each writes only what differs).
+    const steps = [
+      ...(this.caSecret ? [this.caSecret.step.envelope] : []),
+      // The helm commands were escaped for Terraform (`$${`); the step receives them as they run.
+      ...(this.helmValues?.command
+        ? [{ shell: [this.helmValues.recoverCommand ?? 'true', this.helmValues.command].map(unliteral), cluster: 'server' }]
+        : []),
+      ...(this.ingressCertificate ? [this.ingressCertificate.step.envelope] : []),
+      this.rancherRestart.step.envelope,
+      this.gate.step.envelope,
+      ...this.agentChecksums.flatMap((a, i) => [a.step.envelope, ...(this.downstreamRestarts[i] ? [this.downstreamRestarts[i].step.envelope] : [])]),
+    ];
+    this.converge = new ClusterStep(this, 'Converge', {
+      target: server,
+      spec: { step: 'converge', steps },
+      dependsOn: [
+        this.gate.resource,
+        ...(this.helmValues ? [this.helmValues.resource] : []),
+        ...this.agentChecksums.map((a) => a.resource),
+        ...this.downstreamRestarts.map((r) => r.resource),
+      ],
+    });
   }
+}
+
+/** The text a Terraform string literal written by `terraformLiteral` stands for. */
+function unliteral(text: string): string {
+  return text.replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{');
 }

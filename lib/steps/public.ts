@@ -27,6 +27,13 @@ export function publicStep(spec: StepSpec, cluster: string): PublicStep {
     const { trustPem, ...rest } = spec;
     return { ...rest, ...(trustPem !== undefined ? { trustSha256: sha256Of(trustPem) } : {}), cluster };
   }
+  if (spec.step === 'converge') {
+    return {
+      step: 'converge',
+      cluster,
+      steps: spec.steps.map((e) => sha256Of(JSON.stringify('shell' in e ? e : publicStep(e.spec, e.target.cluster)))),
+    };
+  }
   return { ...spec, cluster };
 }
 
@@ -62,6 +69,10 @@ export function describeStep(p: Record<string, unknown>): string {
         `${p.connectTo ? ` (via ${p.connectTo})` : ''} serves ${what}${p.leafSha256 ? ` and presents certificate ${short(p.leafSha256)}` : ''}; ` +
         `fails after ${Number(p.timeoutSeconds ?? 0)} s, before any agent changes`
       );
+    }
+    case 'converge': {
+      const n = Array.isArray(p.steps) ? p.steps.length : 0;
+      return `cert-rotation step converge [${cluster}]: run the ${n} steps above again, in order (each writes only what differs), so that a run killed mid-step is finished`;
     }
     default:
       return `cert-rotation step ${String(p.step)} [${cluster}]`;

@@ -119,8 +119,28 @@ export interface CacertsGateStepSpec {
   readonly timeoutSeconds: number;
 }
 
+/**
+ * Runs other steps again, in order, each on its own cluster. Terraform records
+ * a `terraform_data` in the state before its command has finished, so a run
+ * killed in the middle of a step can leave that step recorded as done; the
+ * converge step, created only after every other step, runs them all again
+ * (each writes only what differs) and so finishes whatever a kill left half
+ * done.
+ */
+export interface ConvergeStepSpec {
+  readonly step: 'converge';
+  readonly steps: readonly (StepEnvelope | ShellCommands)[];
+}
+
+/** Shell commands of a command step that is not a cert-rotation step (the `helm upgrade` of an external release). */
+export interface ShellCommands {
+  readonly shell: readonly string[];
+  /** The cluster the commands work on, for messages. */
+  readonly cluster: string;
+}
+
 /** Every kind of step. */
-export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | CacertsGateStepSpec;
+export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | CacertsGateStepSpec | ConvergeStepSpec;
 
 /** What the step's environment variable holds: the spec, its target and the format version. */
 export interface StepEnvelope {

@@ -17,16 +17,20 @@ export const EXPLAIN_HELP = `Usage: cert-rotation explain <plan.json | -> [optio
 Summarize what a Terraform plan rotates, for review in a pull request. Reads
 the JSON form of a saved plan and lists:
 
-  - certificates the plan changes (Secrets annotated by cert-rotation):
-    SHA-256 fingerprint, issuer and expiry old → new, and serial, SANs and
-    chain when they change; CA bundles (tls-ca): CA fingerprints,
-    CATTLE_CA_CHECKSUM and expiry old → new
-  - agents whose CATTLE_CA_CHECKSUM changes (kubernetes_env), per cluster
-  - workloads that will restart (kubernetes_annotations setting the pod
-    template annotation cert-rotation.io/trust-sha256), per cluster
+  - certificates the plan changes (the Secrets cert-rotation's steps write,
+    or Secrets annotated by cert-rotation): SHA-256 fingerprint, issuer and
+    expiry old → new, and serial, SANs and chain when they change; CA bundles
+    (tls-ca): CA fingerprints, CATTLE_CA_CHECKSUM and expiry old → new
+  - agents whose CATTLE_CA_CHECKSUM changes, per cluster (agents steps, or
+    kubernetes_env)
+  - workloads that will restart, per cluster (restart steps, or
+    kubernetes_annotations setting cert-rotation.io/trust-sha256)
   - commands that will run (local-exec and remote-exec provisioners of
-    resources created or replaced), where and in which order
+    resources created or replaced), where and in which order; each
+    cert-rotation step is described (e.g. the GATE before the agents)
   - Helm release values that change (helm_release set entries) old → new
+  - steps no longer in the configuration: listed as no longer managed
+    (removing a step changes nothing in the cluster)
   - anything destroyed or replaced, flagged with "!! DESTROYS" (text) or a
     warning block (markdown)
 
@@ -43,9 +47,10 @@ Options:
       --format FORMAT  text (default) or markdown (a pull-request comment)
   -h, --help           show this help
 
-Clusters are named after the alias of each resource's provider configuration
-(kubernetes.downstream_2 → downstream_2); resources of the default provider
-are on "server". The kubeconfig context is shown when the plan holds it.
+A step names its cluster itself (server, or the downstream cluster's name).
+Provider resources are named after the alias of their provider configuration
+(kubernetes.downstream_2 → downstream_2); those of the default provider are
+on "server". The kubeconfig context is shown when the plan holds it.
 
 Secret values are never printed: the data of Secrets (data, data_wo,
 binary_data) is not read, and whatever the plan marks sensitive is shown as

@@ -3,7 +3,8 @@
  * runs it from the `local-exec` provisioner of the step's `terraform_data`
  * resource, with the step's spec in $CERT_ROTATION_STEP (see lib/steps/spec.ts).
  */
-import { STEP_ENV, STEP_SPEC_VERSION, StepEnvelope } from '../../steps/spec';
+import { spawnSync } from 'child_process';
+import { ShellCommands, STEP_ENV, STEP_SPEC_VERSION, StepEnvelope } from '../../steps/spec';
 import { CliIo, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
 import { KubeApiError } from '../kube/client';
 import { runCacertsGate } from '../step/cacerts-gate';
@@ -32,6 +33,9 @@ Steps:
   cacerts-gate  wait for Rancher's rollout, then poll /v3/settings/cacerts,
                 verifying the server with the new CA, until Rancher serves the
                 expected CA and presents the new certificate
+  converge      run the rotation's other steps again, in order: Terraform
+                records a step before its command has finished, so a run
+                killed mid-step is finished here
 
 Options:
       --describe   print the step's spec (no secret data: keys are named by file) and exit
@@ -63,21 +67,7 @@ export const stepCommand = defineCommand<{ describe: boolean }>({
     }
     const spec = envelope.spec;
     try {
-      const ctx = stepContext(envelope.target, spec.step, io.stdout);
-      switch (spec.step) {
-        case 'secret':
-          await runSecretStep(spec, ctx);
-          break;
-        case 'restart':
-          await runRestartStep(spec, ctx);
-          break;
-        case 'agents':
-          await runAgentsStep(spec, ctx);
-          break;
-        case 'cacerts-gate':
-          await runCacertsGate(spec, ctx);
-          break;
-      }
+      await runEnvelope(envelope, io);
       return ExitCode.OK;
     } catch (err) {
       if (err instanceof StepFailure || err instanceof KubeApiError || err instanceof Error) {
@@ -89,6 +79,43 @@ export const stepCommand = defineCommand<{ describe: boolean }>({
     }
   },
 });
+
+/** Runs the commands of a command step (the helm upgrade of an external release) as Terraform's local-exec does. */
+function runShell(entry: ShellCommands, io: CliIo): void {
+  for (const command of entry.shell) {
+    const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    io.stdout.write(r.stdout ?? '');
+    if (r.status !== 0) {
+      throw new StepFailure(`a command on ${entry.cluster} exited ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}`);
+    }
+    io.stderr.write(r.stderr ?? '');
+  }
+}
+
+/** Runs one step; a converge step runs its steps in order. */
+async function runEnvelope(envelope: StepEnvelope, io: CliIo): Promise<void> {
+  const spec = envelope.spec;
+  if (spec.step === 'converge') {
+    io.stdout.write(`cert-rotation converge [${envelope.target.cluster}]: running the ${spec.steps.length} steps of this rotation again\n`);
+    for (const inner of spec.steps) {
+      if ('shell' in inner) runShell(inner, io);
+      else await runEnvelope(inner, io);
+    }
+    io.stdout.write(`cert-rotation converge [${envelope.target.cluster}]: every step holds\n`);
+    return;
+  }
+  const ctx = stepContext(envelope.target, spec.step, io.stdout);
+  switch (spec.step) {
+    case 'secret':
+      return runSecretStep(spec, ctx);
+    case 'restart':
+      return runRestartStep(spec, ctx);
+    case 'agents':
+      return runAgentsStep(spec, ctx);
+    case 'cacerts-gate':
+      return runCacertsGate(spec, ctx);
+  }
+}
 
 function readEnvelope(text: string | undefined): StepEnvelope {
   if (text === undefined || text.trim() === '') {
@@ -105,7 +132,7 @@ function readEnvelope(text: string | undefined): StepEnvelope {
       `$${STEP_ENV} has spec version ${String(envelope?.version)}, this cert-rotation reads version ${STEP_SPEC_VERSION}: synthesize again with the same cert-rotation that runs the steps`,
     );
   }
-  const known = ['secret', 'restart', 'agents', 'cacerts-gate'];
+  const known = ['secret', 'restart', 'agents', 'cacerts-gate', 'converge'];
   if (!known.includes(envelope.spec?.step) || typeof envelope.target?.kubeconfig !== 'string') {
     throw new UsageError(`$${STEP_ENV} holds no step this cert-rotation knows (${known.join(', ')}) with a target kubeconfig`);
   }

@@ -396,6 +396,8 @@ function releasedOf(rc: ResourceChangeJson, kind: string): ReleasedStep {
           ? `the restart annotation on ${list} (nothing rolls)`
           : kind === 'cacerts-gate'
             ? 'the cacerts gate (a check only)'
+            : kind === 'converge'
+              ? 'the converge step (it ran the steps again; nothing to undo)'
             : `a ${kind} step`;
   return { address: rc.address, cluster: stepCluster(rc), what };
 }

@@ -22,7 +22,7 @@ describe('explain --format markdown', () => {
     const md = await markdown('new-ca');
     const lines = md.split('\n');
     expect(lines[0]).toBe(`### cert-rotation explain: \`${planPath('new-ca')}\` (terraform 1.11.4)`);
-    expect(lines[2]).toBe('**8 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 8 commands.** Nothing destroyed.');
+    expect(lines[2]).toBe('**9 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 9 commands.** Nothing destroyed.');
     expect(md).not.toContain('[!WARNING]');
 
     const a = (c: any, side: 'before' | 'after', k: string) => c[side].triggers_replace.annotations[`${ANN}/${k}`];
@@ -63,7 +63,7 @@ describe('explain --format markdown', () => {
     const items = lines.filter((l) => l.startsWith('> - **destroys**'));
     expect(items).toEqual([expect.stringMatching(/^> - \*\*destroys\*\* a command resource \(`terraform_data\.rancher-server_HelmValues_[0-9A-F]+`\)$/)]);
     const steps = plan.resource_changes.filter((rc: any) => rc.change.before?.triggers_replace?.step);
-    expect(steps.length).toBe(8);
+    expect(steps.length).toBe(9);
     expect(lines).toContain(`#### No longer managed (${steps.length}): nothing changes in the cluster`);
     const ca = stepChange(plan, 'secret', 'server', 'tls-ca');
     expect(lines).toContain(`- \`server\`: Secret cattle-system/tls-ca (stays as it is) (\`${ca.address}\`)`);

@@ -48,7 +48,7 @@ describe('explain (text) on the new-CA plan', () => {
   test('the header names the file, the engine and what the plan does, and that nothing is destroyed', () => {
     const [title, summary] = out.split('\n');
     expect(title).toBe(`cert-rotation explain: ${planPath('new-ca')} (terraform ${plan.terraform_version})`);
-    expect(summary).toBe('8 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 8 commands; nothing destroyed');
+    expect(summary).toBe('9 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 9 commands; nothing destroyed');
     expect(out).not.toContain('!!');
   });
 
@@ -110,7 +110,7 @@ describe('explain (text) on the new-CA plan', () => {
   });
 
   test('the steps in order: secrets, Rancher restart, the gate, then per cluster the agents and the restart; no Helm value changes', () => {
-    const lines = section(out, 'Commands that will run, in order (8)');
+    const lines = section(out, 'Commands that will run, in order (9)');
     const steps = lines.filter((l) => l.startsWith('         $ ')).map((l) => l.replace(/^ +\$ cert-rotation step /, '').split(':')[0]);
     expect(steps).toEqual([
       'secret [server]',
@@ -121,6 +121,7 @@ describe('explain (text) on the new-CA plan', () => {
       'restart [downstream-2]',
       'agents [downstream-3]',
       'restart [downstream-3]',
+      'converge [server]',
     ]);
     const gate = lines.find((l) => l.includes('cacerts-gate')) as string;
     expect(gate).toContain('GATE: wait for deploy cattle-system/rancher to roll out, then until https://rancher.testbed.test/v3/settings/cacerts');
@@ -139,7 +140,7 @@ describe('explain (text) on the other real plans', () => {
     const ingress = stepChange(plan, 'secret', 'server', 'tls-rancher-ingress');
     const r = await runExplainCli(['explain', planPath('new-leaf')]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toBe('2 changes: 1 certificate, 2 commands; nothing destroyed');
+    expect(r.stdout.split('\n')[1]).toBe('3 changes: 1 certificate, 3 commands; nothing destroyed');
     const lines = section(r.stdout, 'Certificates (1)');
     expect(lines[0]).toBe('  ~ Secret cattle-system/tls-rancher-ingress on server [update]');
     oldToNew(lines, 'sha256', annotations(ingress, 'before')[`${ANN}/sha256`], annotations(ingress, 'after')[`${ANN}/sha256`]);
@@ -155,14 +156,14 @@ describe('explain (text) on the other real plans', () => {
     const ingress = stepChange(plan, 'secret', 'server', 'tls-rancher-ingress');
     const r = await runExplainCli(['explain', planPath('first-deploy')]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toBe('9 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 9 commands; nothing destroyed');
+    expect(r.stdout.split('\n')[1]).toBe('10 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 10 commands; nothing destroyed');
     const certs = block(section(r.stdout, 'Certificates (2)'), 'Secret cattle-system/tls-rancher-ingress');
     expect(certs[0]).toBe('  + Secret cattle-system/tls-rancher-ingress on server [create]');
     expect(certs).toContainEqual(expect.stringMatching(new RegExp(`^ {6}sha256 +${annotations(ingress, 'after')[`${ANN}/sha256`]}$`)));
     expect(certs).toContainEqual(expect.stringMatching(/^ {6}sans +rancher\.testbed\.test$/));
     expect(certs).not.toContainEqual(expect.stringContaining('→'));
 
-    const commands = section(r.stdout, 'Commands that will run, in order (9)');
+    const commands = section(r.stdout, 'Commands that will run, in order (10)');
     const helm = commands.findIndex((l) => l.includes('HelmValues'));
     expect(commands[helm]).toBe('  2. terraform_data.rancher-server_HelmValues_618D6B02 [create, after 1]');
     expect(commands).toContain(
@@ -184,10 +185,10 @@ describe('explain (text) on the other real plans', () => {
     const plan = loadPlan('destroy');
     const r = await runExplainCli(['explain', planPath('destroy')]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n')[1]).toBe('9 changes: 8 steps no longer managed; !! 1 destroyed');
+    expect(r.stdout.split('\n')[1]).toBe('10 changes: 9 steps no longer managed; !! 1 destroyed');
     const destroys = r.stdout.split('\n').filter((l) => l.startsWith('!! DESTROYS '));
     expect(destroys).toEqual(['!! DESTROYS a command resource (terraform_data.rancher-server_HelmValues_618D6B02)']);
-    const released = section(r.stdout, 'No longer managed (8): nothing changes in the cluster');
+    const released = section(r.stdout, 'No longer managed (9): nothing changes in the cluster');
     const ca = stepChange(plan, 'secret', 'server', 'tls-ca');
     expect(released).toContain(`  - server: Secret cattle-system/tls-ca (stays as it is) (${ca.address})`);
     const agents = stepChange(plan, 'agents', 'downstream-2');
@@ -203,13 +204,15 @@ describe('explain (text) on the other real plans', () => {
     const r = await runExplainCli(['explain', planPath('release-version')]);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n').slice(1, 4)).toEqual([
-      '1 change: 1 command; !! 1 destroyed',
+      '2 changes: 2 commands; !! 1 destroyed',
       '',
       '!! DESTROYS and re-creates a command resource (terraform_data.rancher-server_HelmValues_618D6B02): ' +
         'a change to triggers_replace forces replacement; its commands run again',
     ]);
-    const commands = section(r.stdout, 'Commands that will run, in order (1)');
+    const commands = section(r.stdout, 'Commands that will run, in order (2)');
     expect(commands[0]).toBe('  1. terraform_data.rancher-server_HelmValues_618D6B02 [replace]');
+    // The converge step carries the helm commands too, so it runs again after the upgrade.
+    expect(commands).toContain('  2. terraform_data.rancher-server_Converge_62321A1E [replace, after 1]');
     expect(commands[4]).toContain(' upgrade rancher /repo/test/fixtures/charts/rancher --namespace cattle-system --version 2.8.6 --reuse-values ');
   });
 
@@ -217,7 +220,7 @@ describe('explain (text) on the other real plans', () => {
     const r = await runExplainCli(['explain', planPath('private-ca-on')]);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[1]).toBe(
-      '9 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 8 commands, 1 Helm release; nothing destroyed',
+      '10 changes: 2 certificates, 3 agents in 2 clusters, 3 workload restarts in 3 clusters, 9 commands, 1 Helm release; nothing destroyed',
     );
     expect(section(r.stdout, 'Certificates (2)')[0]).toBe('  + CA bundle in Secret cattle-managed/tls-ca on server [create]');
     expect(section(r.stdout, 'Helm release values (1)')).toEqual([

@@ -102,9 +102,17 @@ describe('RancherServerRotation', () => {
       expect.objectContaining({ target: { cluster: 'east', kubeconfig: '/abs/east' }, spec: expect.objectContaining({ step: 'agents', checksum, workloads: [CLUSTER_AGENT, NODE_AGENT], waitSeconds: 300 }) }),
       expect.objectContaining({ target: { cluster: 'west', kubeconfig: '/abs/west', context: 'west-admin' }, spec: expect.objectContaining({ step: 'agents', checksum, workloads: [CLUSTER_AGENT] }) }),
     ]);
-    // AND nothing else: six steps and the Helm values, no provider, no restart downstream
-    expect(stepResources(json)).toHaveLength(6);
-    expect(resourcesOfType(json, 'terraform_data')).toHaveLength(7);
+    // AND last the converge step, after every other step, carrying them all in order (the helm commands as shell)
+    const converge = stepEnvelope(data(rotation.converge)) as any;
+    expect(converge.target).toEqual(server);
+    expect(converge.spec.steps.map((e: any) => ('shell' in e ? 'helm' : `${e.spec.step} ${e.target.cluster}`))).toEqual([
+      'secret server', 'helm', 'secret server', 'restart server', 'cacerts-gate server', 'agents east', 'agents west',
+    ]);
+    expect(converge.spec.steps[1].shell[1]).toContain('helm upgrade rancher');
+    expect(data(rotation.converge).depends_on).toEqual(expect.arrayContaining([address(rotation.gate), ...rotation.agentChecksums.map(address)]));
+    // AND nothing else: seven steps and the Helm values, no provider, no restart downstream
+    expect(stepResources(json)).toHaveLength(7);
+    expect(resourcesOfType(json, 'terraform_data')).toHaveLength(8);
     expect(Object.keys(json.resource!)).toEqual(['terraform_data']);
     expect(json).not.toHaveProperty('provider');
     expect(rotation.downstreamRestarts).toEqual([]);
@@ -175,7 +183,7 @@ describe('RancherServerRotation', () => {
     expect(t1.agents).toEqual(t0.agents);
     // and no other resource differs at all
     expect(changedResources(before.json, after.json)).toEqual(
-      [address(after.rotation.gate), address(after.rotation.ingressCertificate!)].sort(),
+      [address(after.rotation.converge), address(after.rotation.gate), address(after.rotation.ingressCertificate!)].sort(),
     );
     expect(after.rotation.caChecksum).toBe(before.rotation.caChecksum);
   });
@@ -188,7 +196,7 @@ describe('RancherServerRotation', () => {
     const changed = changedResources(before.json, after.json);
     const r = after.rotation;
     expect(changed).toEqual(
-      [r.caSecret!, r.ingressCertificate!, r.rancherRestart, r.gate, ...r.agentChecksums].map(address).sort(),
+      [r.caSecret!, r.ingressCertificate!, r.rancherRestart, r.gate, ...r.agentChecksums, r.converge].map(address).sort(),
     );
     expect(r.caChecksum).not.toBe(before.rotation.caChecksum);
     expect(after.data(r.rancherRestart).triggers_replace.annotations['cert-rotation.io/trust-sha256']).not.toBe(
@@ -292,7 +300,7 @@ describe('RancherServerRotation', () => {
   test('no downstream cluster: the rotation ends with the gate', () => {
     const { json, rotation } = build(current(caA, leafA1), { downstream: [] });
     expect(rotation.agentChecksums).toEqual([]);
-    expect(stepResources(json).map(([, r]) => r.triggers_replace.step).sort()).toEqual(['cacerts-gate', 'restart', 'secret', 'secret']);
+    expect(stepResources(json).map(([, r]) => r.triggers_replace.step).sort()).toEqual(['cacerts-gate', 'converge', 'restart', 'secret', 'secret']);
   });
 
   test('privateCa: true without a CA bundle is an error naming privateCa and caFile', () => {

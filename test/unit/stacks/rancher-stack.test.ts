@@ -63,6 +63,7 @@ describe('RancherStack', () => {
     expect(targets.sort()).toEqual([
       'agents {"cluster":"prod-eu","kubeconfig":"/etc/kubeconfig"}',
       'cacerts-gate {"cluster":"server","kubeconfig":"/etc/kubeconfig"}',
+      'converge {"cluster":"server","kubeconfig":"/etc/kubeconfig"}',
       'restart {"cluster":"server","kubeconfig":"/etc/kubeconfig"}',
       'secret {"cluster":"server","kubeconfig":"/etc/kubeconfig"}',
       'secret {"cluster":"server","kubeconfig":"/etc/kubeconfig"}',
