@@ -22,7 +22,6 @@ const CONSUMER_MAIN_TS = `
 import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { loadServerCertificate, RancherRelease, RancherServerRotation } from 'cert-rotation';
-import { kubernetesProvider } from 'cert-rotation/stacks/providers';
 
 const hostname = '${HOSTNAME}';
 const certs = path.resolve('certs');
@@ -37,10 +36,9 @@ new RancherServerRotation(stack, 'rotation', {
   hostname,
   certificate,
   release: RancherRelease.external({ chart: 'rancher-stable/rancher', deployedVersion: '2.8.5' }),
-  serverProvider: kubernetesProvider(stack, 'local', { kubeconfig: '/kube/local.yaml' }),
-  downstream: [
-    { name: 'prod-eu', provider: kubernetesProvider(stack, 'prod-eu', { kubeconfig: '/kube/prod-eu.yaml' }, 'prod_eu') },
-  ],
+  server: { kubeconfig: '/kube/local.yaml' },
+  rancherVersion: '2.8.5',
+  downstream: [{ name: 'prod-eu', kubeconfig: '/kube/prod-eu.yaml', distribution: 'rke1' }],
 });
 app.synth();
 `;
@@ -147,24 +145,27 @@ describe('the npm package, installed in a fresh cdktf project', () => {
     run(process.execPath, [TSC, '--noEmit', '--module', 'node16', '--moduleResolution', 'node16'], { cwd: app, env });
   });
 
-  test('the synthesized stack declares the rotation; the private key is only a file() reference', () => {
+  test('the synthesized stack declares the rotation as steps run by the installed cert-rotation; the private key is only a path and a digest', () => {
     // The app command of cdktf.json, which is what `cdktf synth` runs (after ~10 s of
     // Terraform checks that are not the package's business).
     run('sh', ['-c', CDKTF_JSON.app], { cwd: app, env });
     const out = path.join(app, 'cdktf.out');
     const stack = JSON.parse(fs.readFileSync(path.join(out, 'stacks/rancher/cdk.tf.json'), 'utf8'));
-    const secrets = Object.values<any>(stack.resource.kubernetes_secret_v1);
-    const byName = (name: string) => secrets.find((s) => s.metadata.name === name);
-
-    expect(byName('tls-rancher-ingress').data_wo).toEqual({ 'tls.crt': files.chainPem, 'tls.key': `\${file("${files.keyFile}")}` });
-    expect(byName('tls-ca').data['cacerts.pem']).toBe(files.caPem);
-    const agents = Object.values<any>(stack.resource.kubernetes_env);
-    expect(agents.map((a) => `${a.kind}/${a.metadata.name} ${a.provider}`).sort()).toEqual([
-      'DaemonSet/cattle-node-agent kubernetes.prod_eu',
-      'Deployment/cattle-cluster-agent kubernetes.prod_eu',
-    ]);
-    expect(Object.keys(stack.resource.terraform_data ?? {}).length).toBeGreaterThan(0);
-    expect(stack.terraform.required_providers.kubernetes.source).toBe('registry.terraform.io/hashicorp/kubernetes');
+    const steps = Object.values<any>(stack.resource.terraform_data).filter((r) => r.triggers_replace?.step);
+    const envelope = (r: any) => JSON.parse(r.provisioner[0]['local-exec'].environment.CERT_ROTATION_STEP);
+    // Each step runs the cert-rotation command of the installed package, not of this repository.
+    const installedBin = fs.realpathSync(path.join(installed, 'bin/cert-rotation.js'));
+    for (const r of steps) expect(r.provisioner[0]['local-exec'].command).toBe(`node ${installedBin} step`);
+    const secret = (name: string) => envelope(steps.find((r) => r.triggers_replace.step === 'secret' && r.triggers_replace.name === name));
+    expect(secret('tls-rancher-ingress').spec.data).toEqual({
+      'tls.crt': { text: files.chainPem },
+      'tls.key': { file: files.keyFile, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
+    expect(secret('tls-ca').spec.data['cacerts.pem']).toEqual({ text: files.caPem });
+    const agents = envelope(steps.find((r) => r.triggers_replace.step === 'agents'));
+    expect(agents.target).toEqual({ cluster: 'prod-eu', kubeconfig: '/kube/prod-eu.yaml' });
+    expect(agents.spec.workloads.map((w: any) => `${w.kind}/${w.name}`)).toEqual(['Deployment/cattle-cluster-agent', 'DaemonSet/cattle-node-agent']);
+    expect(steps.map((r) => r.triggers_replace.step).sort()).toEqual(['agents', 'cacerts-gate', 'converge', 'restart', 'secret', 'secret']);
 
     for (const file of listFiles(out)) {
       expectNoKey(fs.readFileSync(file, 'utf8'), files.keyPem, path.relative(app, file));
