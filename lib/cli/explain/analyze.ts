@@ -66,8 +66,12 @@ function hasKey(rc: ResourceChangeJson, path: ValuePath, key: string): boolean {
   });
 }
 
-function certificateOf(rc: ResourceChangeJson, action: ChangeAction, cluster: ClusterRef): CertificateChange | undefined {
-  const annotations = ['metadata', 0, 'annotations'];
+/**
+ * The certificate metadata annotations at `annotations` (a Secret's, or what a
+ * secret step writes), old → new: whether they describe a leaf or a CA bundle,
+ * and the fields to show.
+ */
+function certificateFields(rc: ResourceChangeJson, annotations: ValuePath): { kind: 'leaf' | 'ca'; fields: FieldChange[] } | undefined {
   const kind = hasKey(rc, annotations, ANNOTATIONS.sha256) ? 'leaf' : hasKey(rc, annotations, ANNOTATIONS.caSha256) ? 'ca' : undefined;
   if (!kind) return undefined;
   const fields: FieldChange[] = [];
@@ -78,6 +82,13 @@ function certificateOf(rc: ResourceChangeJson, action: ChangeAction, cluster: Cl
     const changed = differs(before, after);
     if (changed || ALWAYS_SHOWN.has(field)) fields.push({ field, before, after, changed });
   }
+  return { kind, fields };
+}
+
+function certificateOf(rc: ResourceChangeJson, action: ChangeAction, cluster: ClusterRef): CertificateChange | undefined {
+  const found = certificateFields(rc, ['metadata', 0, 'annotations']);
+  if (!found) return undefined;
+  const { kind, fields } = found;
   let writeOnlyRevision: CertificateChange['writeOnlyRevision'];
   if (kind === 'leaf') {
     const before = shownAt(rc, 'before', ['data_wo_revision']);
@@ -333,17 +344,9 @@ function classifyStep(
   // A replaced step runs again: for the reader, its object is updated.
   const shownAction: ChangeAction = action === 'replace' ? 'update' : action;
   if (kind === 'secret') {
-    const annotations = [TRIGGERS, 'annotations'];
-    const certKind = hasKey(rc, annotations, ANNOTATIONS.sha256) ? 'leaf' : hasKey(rc, annotations, ANNOTATIONS.caSha256) ? 'ca' : undefined;
-    if (!certKind) return;
-    const fields: FieldChange[] = [];
-    for (const field of certKind === 'leaf' ? LEAF_FIELDS : CA_FIELDS) {
-      const path = [...annotations, `${ANNOTATION_PREFIX}/${field}`];
-      const before = shownAt(rc, 'before', path);
-      const after = shownAt(rc, 'after', path);
-      const changed = differs(before, after);
-      if (changed || ALWAYS_SHOWN.has(field)) fields.push({ field, before, after, changed });
-    }
+    const found = certificateFields(rc, [TRIGGERS, 'annotations']);
+    if (!found) return;
+    const { kind: certKind, fields } = found;
     const keyFile = textOf(rc, [TRIGGERS, 'data', 'tls.key', 'file']);
     const dataNote =
       `server-side applied by a step (created, or taken over if it exists), then read back` +
