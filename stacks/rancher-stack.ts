@@ -24,6 +24,7 @@ const CONFIG_FIELD_OF_PROP: Record<string, string> = {
   'downstream[].name': 'downstream[].name',
   'downstream[].distribution': 'downstream[].distribution',
   namespace: 'rancher.release.namespace',
+  clusterId: 'downstream[].clusterId',
   ingressSecretName: 'rancher.ingressSecretName',
   tls: 'rancher.tls',
   connectTo: 'rancher.gate.connectTo',
@@ -104,7 +105,14 @@ export class RancherStack extends TerraformStack {
       ingressSecretName: r.ingressSecretName,
       gate: r.gate,
       agentWaitSeconds: r.agentWaitSeconds,
-      downstream: config.downstream.map((d) => ({ name: d.name, kubeconfig: d.kubeconfig, context: d.context, distribution: d.distribution })),
+      downstream: config.downstream.map((d) => ({
+        name: d.name,
+        kubeconfig: d.kubeconfig,
+        context: d.context,
+        distribution: d.distribution,
+        agents: d.agents,
+        clusterId: d.clusterId,
+      })),
       restartWorkloads: r.restartWorkloads ? [...r.restartWorkloads] : undefined,
     });
   }

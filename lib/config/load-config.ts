@@ -20,6 +20,9 @@ export interface ResolvedCluster {
 
 export interface ResolvedDownstream extends ResolvedCluster {
   readonly distribution: Distribution;
+  /** @default 'checksum' */
+  readonly agents?: 'checksum' | 'redeploy';
+  readonly clusterId?: string;
 }
 
 export interface ResolvedRelease {
@@ -181,7 +184,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     const seen = new Set<string>();
     root.downstream.forEach((d: unknown, i: number) => {
       const f = `downstream[${i}]`;
-      const o = v.object(d, f, ['name', 'kubeconfig', 'context', 'distribution']);
+      const o = v.object(d, f, ['name', 'kubeconfig', 'context', 'distribution', 'agents', 'clusterId']);
       const name = v.checked(v.string(o.name, `${f}.name`), `${f}.name`, clusterName);
       if (seen.has(name)) {
         throw new ConfigError(abs, `${f}.name`, `'${name}' names another downstream cluster too`, 'give every downstream cluster its own name');
@@ -194,7 +197,24 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
         throw new ConfigError(abs, `${f}.distribution`, 'is missing', `say how the cluster was made, one of ${DISTRIBUTIONS.join(', ')}: it decides which Rancher agents run there`);
       }
       const distribution = v.oneOf(o.distribution, `${f}.distribution`, [...DISTRIBUTIONS]) as Distribution;
-      downstream.push({ name, kubeconfig: v.existingFile(o.kubeconfig, `${f}.kubeconfig`), context: v.optionalString(o.context, `${f}.context`), distribution });
+      const agents = (o.agents === undefined ? 'checksum' : v.oneOf(o.agents, `${f}.agents`, ['checksum', 'redeploy'])) as 'checksum' | 'redeploy';
+      const clusterId = v.optionalString(o.clusterId, `${f}.clusterId`);
+      if (agents === 'redeploy' && clusterId === undefined) {
+        throw new ConfigError(
+          abs,
+          `${f}.clusterId`,
+          "is missing: agents: redeploy asks Rancher to re-render this cluster's agents, which needs its id in Rancher",
+          'set it from kubectl get clusters.management.cattle.io -o custom-columns=ID:.metadata.name,NAME:.spec.displayName on the Rancher server cluster',
+        );
+      }
+      downstream.push({
+        name,
+        kubeconfig: v.existingFile(o.kubeconfig, `${f}.kubeconfig`),
+        context: v.optionalString(o.context, `${f}.context`),
+        distribution,
+        agents,
+        ...(clusterId !== undefined ? { clusterId } : {}),
+      });
     });
   }
 

@@ -3,7 +3,7 @@ import { fieldManagerFor } from '../contract';
 import { CLUSTER_AGENT, NODE_AGENT } from '../rancher-agents';
 import { dnsLabel, dnsSubdomain, notEmpty, sha256HexValue } from '../rules';
 import type { StepWorkload } from '../steps/spec';
-import { ClusterStep, StepBaseProps } from './cluster-step';
+import { ClusterStep, StepBaseProps, StepTarget } from './cluster-step';
 import { checkProp, RotationPropError } from './common';
 
 /** Properties of {@link AgentCaChecksum}. */
@@ -28,6 +28,20 @@ export interface AgentCaChecksumProps extends StepBaseProps {
    * @default 300
    */
   readonly waitSeconds?: number;
+  /**
+   * `checksum`: the step sets the variable on the agents (the manual-checksum
+   * method). `redeploy`: method 1 — a step on the Rancher server cluster
+   * annotates `clusters.management.cattle.io/<clusterId>` with
+   * `io.cattle.agent.force.deploy=true`, Rancher re-renders the agents with the
+   * checksum of the CA it serves, and the step on this cluster only waits until
+   * they carry `checksum` and are Ready.
+   * @default 'checksum'
+   */
+  readonly mode?: 'checksum' | 'redeploy';
+  /** The Rancher cluster id (`c-xxxxx`, `c-m-xxxxxxxx`); required with `mode: 'redeploy'`. */
+  readonly clusterId?: string;
+  /** The Rancher server cluster; required with `mode: 'redeploy'`. */
+  readonly server?: StepTarget;
 }
 
 /**
@@ -51,8 +65,10 @@ export class AgentCaChecksum extends Construct {
   /** The default node agent DaemonSet and container (RKE1 on Rancher 2.5–2.11). */
   public static readonly DEFAULT_NODE_AGENT: StepWorkload = NODE_AGENT;
 
-  /** The step. */
+  /** The step on the downstream cluster (it sets the checksum, or waits for Rancher's re-render). */
   public readonly step: ClusterStep;
+  /** With `mode: 'redeploy'`: the step that asks Rancher to re-render the agents. */
+  public readonly forceDeploy?: ClusterStep;
   /** The checksum set, or null when it is removed. */
   public readonly checksum: string | null;
   /** The downstream cluster's name. */
@@ -79,11 +95,48 @@ export class AgentCaChecksum extends Construct {
     this.checksum = props.checksum;
     this.clusterName = props.clusterName;
     this.agents = agents.map((a) => ({ ...a }));
+    const mode = props.mode ?? 'checksum';
+    if (mode !== 'checksum' && mode !== 'redeploy') {
+      throw new RotationPropError(what, 'mode', mode, "is not 'checksum' or 'redeploy'", "use 'redeploy' to let Rancher re-render the agents (method 1), else leave it out");
+    }
+    let dependsOn = props.dependsOn;
+    if (mode === 'redeploy') {
+      if (typeof props.clusterId !== 'string' || !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(props.clusterId)) {
+        throw new RotationPropError(
+          what,
+          'clusterId',
+          props.clusterId ?? '',
+          "is needed with mode 'redeploy' and must be the cluster's id in Rancher",
+          'kubectl get clusters.management.cattle.io -o custom-columns=ID:.metadata.name,NAME:.spec.displayName on the Rancher server cluster',
+        );
+      }
+      if (!props.server) {
+        throw new RotationPropError(what, 'server', undefined, "is needed with mode 'redeploy'", 'pass the Rancher server cluster: the cluster object lives there');
+      }
+      this.forceDeploy = new ClusterStep(this, 'ForceDeploy', {
+        target: props.server,
+        dependsOn,
+        spec: { step: 'force-deploy', clusterId: props.clusterId, checksum: props.checksum ?? '', timeoutSeconds: waitSeconds },
+      });
+      dependsOn = [this.forceDeploy.resource];
+    }
     this.step = new ClusterStep(this, 'Step', {
       target: props.target,
-      dependsOn: props.dependsOn,
-      spec: { step: 'agents', checksum: props.checksum, workloads: this.agents, fieldManager: fieldManagerFor(this.node.path, 'agent-env'), waitSeconds },
+      dependsOn,
+      spec: {
+        step: 'agents',
+        checksum: props.checksum,
+        ...(mode === 'redeploy' ? { verifyOnly: true } : {}),
+        workloads: this.agents,
+        fieldManager: fieldManagerFor(this.node.path, 'agent-env'),
+        waitSeconds,
+      },
     });
+  }
+
+  /** The envelopes of this construct's steps, in the order they run. */
+  public get envelopes() {
+    return [...(this.forceDeploy ? [this.forceDeploy.envelope] : []), this.step.envelope];
   }
 
   /** The `terraform_data` of the step, to depend on. */

@@ -22,6 +22,14 @@ export interface DownstreamCluster {
   readonly context?: string;
   /** How the cluster was made: decides which agents it runs (`rancherAgents`). */
   readonly distribution: Distribution;
+  /**
+   * How the agents get the new checksum: `checksum` sets it on them;
+   * `redeploy` asks Rancher to re-render them (method 1; needs `clusterId`).
+   * @default 'checksum'
+   */
+  readonly agents?: 'checksum' | 'redeploy';
+  /** The cluster's id in Rancher (`c-xxxxx`), for `agents: 'redeploy'`. */
+  readonly clusterId?: string;
 }
 
 /** How the Rancher server is reached from outside, for the certificate it presents. */
@@ -268,6 +276,9 @@ export class RancherServerRotation extends Construct {
         clusterName: cluster.name,
         agents: rancherAgents(cluster.distribution, props.rancherVersion),
         waitSeconds: props.agentWaitSeconds,
+        mode: cluster.agents,
+        clusterId: cluster.clusterId,
+        server,
         target,
         dependsOn: [this.gate.resource],
       });
@@ -296,7 +307,7 @@ export class RancherServerRotation extends Construct {
       ...(this.ingressCertificate ? [this.ingressCertificate.step.envelope] : []),
       this.rancherRestart.step.envelope,
       this.gate.step.envelope,
-      ...this.agentChecksums.flatMap((a, i) => [a.step.envelope, ...(this.downstreamRestarts[i] ? [this.downstreamRestarts[i].step.envelope] : [])]),
+      ...this.agentChecksums.flatMap((a, i) => [...a.envelopes, ...(this.downstreamRestarts[i] ? [this.downstreamRestarts[i].step.envelope] : [])]),
     ];
     this.converge = new ClusterStep(this, 'Converge', {
       target: server,

@@ -56,7 +56,15 @@ export function describeStep(p: Record<string, unknown>): string {
       const wait = Number(p.waitSeconds ?? 0);
       return `cert-rotation step restart [${cluster}]: roll ${workloads(p.workloads)} (each skipped if missing)${wait > 0 ? `, wait up to ${wait} s for each rollout` : ''}`;
     }
+    case 'force-deploy':
+      return `cert-rotation step force-deploy [${cluster}]: annotate clusters.management.cattle.io/${p.clusterId} with io.cattle.agent.force.deploy=true (Rancher re-renders that cluster's agents), wait until Rancher took it`;
     case 'agents':
+      if (p.verifyOnly) {
+        return (
+          `cert-rotation step agents [${cluster}]: wait until Rancher has re-rendered ${workloads(p.workloads)} ` +
+          `with ${p.checksum === null ? 'no CATTLE_CA_CHECKSUM' : `CATTLE_CA_CHECKSUM=${short(p.checksum)}`} and they are Ready (up to ${Number(p.waitSeconds ?? 0)} s)`
+        );
+      }
       return (
         `cert-rotation step agents [${cluster}]: ${p.checksum === null ? 'remove CATTLE_CA_CHECKSUM from' : `set CATTLE_CA_CHECKSUM=${short(p.checksum)} on`} ` +
         `${workloads(p.workloads)} (each skipped if missing), wait up to ${Number(p.waitSeconds ?? 0)} s until their pods are Ready`

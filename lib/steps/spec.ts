@@ -87,10 +87,32 @@ export interface AgentsStepSpec {
   readonly step: 'agents';
   /** The checksum, or null to remove the variable (the server uses a public CA). */
   readonly checksum: string | null;
+  /**
+   * Only wait until the agents carry the checksum (Rancher re-renders them,
+   * method 1) and are Ready; never patch them.
+   */
+  readonly verifyOnly?: boolean;
   readonly workloads: readonly StepWorkload[];
   readonly fieldManager: string;
   /** Seconds to wait for each agent rollout. */
   readonly waitSeconds: number;
+}
+
+/**
+ * Method 1 of Rancher's procedure: annotate the Rancher cluster object
+ * (`clusters.management.cattle.io/<id>`, on the Rancher server cluster) with
+ * `io.cattle.agent.force.deploy=true`, so that Rancher re-renders and
+ * re-applies that cluster's agents with the checksum of the CA it serves, and
+ * wait until Rancher has taken the request (it sets the annotation back to
+ * "false").
+ */
+export interface ForceDeployStepSpec {
+  readonly step: 'force-deploy';
+  /** The Rancher cluster id (`c-xxxxx`, `c-m-xxxxxxxx`). */
+  readonly clusterId: string;
+  /** The checksum the agents must end with, for the plan ('' for a public CA): a new one runs the step again. */
+  readonly checksum: string;
+  readonly timeoutSeconds: number;
 }
 
 /**
@@ -140,7 +162,7 @@ export interface ShellCommands {
 }
 
 /** Every kind of step. */
-export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | CacertsGateStepSpec | ConvergeStepSpec;
+export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | ForceDeployStepSpec | CacertsGateStepSpec | ConvergeStepSpec;
 
 /** What the step's environment variable holds: the spec, its target and the format version. */
 export interface StepEnvelope {

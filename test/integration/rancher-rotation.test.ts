@@ -106,6 +106,24 @@ describe('RancherServerRotation on a real Rancher install (test-bed model)', () 
     expectSecondPlanEmpty();
   });
 
+  test('method 1 (agents: redeploy) on the RKE2 cluster: after the gate Rancher is asked to re-render its agents and does, with the CA it serves; RKE1 keeps the checksum method', async () => {
+    const since = new Date().toISOString();
+    current = files(makePrivateCa('Acme M1'));
+    synth(current, { redeploy: [3] });
+    const r = ws.deploy(STACK);
+    const out = r.stdout + r.stderr;
+    expect(out).toMatch(/cert-rotation force-deploy \[server\]: clusters\.management\.cattle\.io\/c-m-testbd03: io\.cattle\.agent\.force\.deploy=true/);
+    expect(out).toMatch(/cert-rotation agents \[downstream-3\]: Rancher re-rendered the agents/);
+    const sum = cattleCaChecksum(current.caPem);
+    expectServed(current);
+    expectAgents([2, 3], sum);
+    // Rancher (the model) wrote the checksum on testbed-3, from the CA it serves; the tool wrote testbed-2's.
+    const redeployed = modelEvents().filter((e) => e.time >= since && e.event === 'agents-redeployed');
+    expect(redeployed.map((e) => [e.testbedCluster ?? e.cluster, e.checksum])).toEqual([[expect.stringMatching(/3$/), sum]]);
+    expectNoAgentStartFailures(since);
+    expectSecondPlanEmpty();
+  });
+
   test('gate timeout: Rancher does not restart (its rollout is paused) → the apply fails at the gate before any agent changes; the next deploy converges', async () => {
     const old = cattleCaChecksum(current.caPem);
     const next = files(makePrivateCa('Acme C'));

@@ -8,6 +8,7 @@ import { ShellCommands, STEP_ENV, STEP_SPEC_VERSION, StepEnvelope } from '../../
 import { CliIo, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
 import { KubeApiError } from '../kube/client';
 import { runCacertsGate } from '../step/cacerts-gate';
+import { runForceDeploy } from '../step/force-deploy';
 import { StepFailure, stepContext } from '../step/context';
 import { runSecretStep } from '../step/secret';
 import { runAgentsStep, runRestartStep } from '../step/workloads';
@@ -29,7 +30,10 @@ Steps:
                 (a missing one is skipped with a line saying so), read it
                 back, wait for the rollout
   agents        set (or remove) CATTLE_CA_CHECKSUM on the Rancher agents that
-                exist, read it back, wait until their pods are Ready
+                exist, read it back, wait until their pods are Ready (or, after
+                force-deploy, only wait until Rancher has re-rendered them)
+  force-deploy  method 1: annotate clusters.management.cattle.io/<id> with
+                io.cattle.agent.force.deploy=true and wait until Rancher took it
   cacerts-gate  wait for Rancher's rollout, then poll /v3/settings/cacerts,
                 verifying the server with the new CA, until Rancher serves the
                 expected CA and presents the new certificate
@@ -114,6 +118,8 @@ async function runEnvelope(envelope: StepEnvelope, io: CliIo): Promise<void> {
       return runAgentsStep(spec, ctx);
     case 'cacerts-gate':
       return runCacertsGate(spec, ctx);
+    case 'force-deploy':
+      return runForceDeploy(spec, ctx);
   }
 }
 
@@ -132,7 +138,7 @@ function readEnvelope(text: string | undefined): StepEnvelope {
       `$${STEP_ENV} has spec version ${String(envelope?.version)}, this cert-rotation reads version ${STEP_SPEC_VERSION}: synthesize again with the same cert-rotation that runs the steps`,
     );
   }
-  const known = ['secret', 'restart', 'agents', 'cacerts-gate', 'converge'];
+  const known = ['secret', 'restart', 'agents', 'force-deploy', 'cacerts-gate', 'converge'];
   if (!known.includes(envelope.spec?.step) || typeof envelope.target?.kubeconfig !== 'string') {
     throw new UsageError(`$${STEP_ENV} holds no step this cert-rotation knows (${known.join(', ')}) with a target kubeconfig`);
   }

@@ -170,6 +170,10 @@ export async function runAgentsStep(spec: AgentsStepSpec, ctx: StepContext): Pro
     }
     present.push(w);
     const before = checksumIn(o, container);
+    if (spec.verifyOnly) {
+      // Rancher re-renders the agents (method 1): wait for its write, never patch.
+      continue;
+    }
     if (!before.found) {
       const names = o.spec.template.spec.containers.map((c) => c.name).join(', ');
       throw new StepFailure(`${describe(w)} has no container '${container}' (containers: ${names}); it is not the Rancher agent this step expects, nothing was changed on it`);
@@ -189,5 +193,31 @@ export async function runAgentsStep(spec: AgentsStepSpec, ctx: StepContext): Pro
       `${describe(w)} container ${container}: ${CATTLE_CA_CHECKSUM} ${before.value ? short(before.value) : '(unset)'} → ${want ? short(want) : '(removed)'}; pods roll`,
     );
   }
+  if (spec.verifyOnly) await waitForChecksum(ctx, present, want, spec.waitSeconds);
   await waitRollouts(ctx, present, spec.waitSeconds, `${CATTLE_CA_CHECKSUM}`);
+}
+
+/** Waits until every workload carries `want` (undefined or '': no checksum), as Rancher writes it. */
+async function waitForChecksum(ctx: StepContext, workloads: StepWorkload[], want: string | undefined, seconds: number): Promise<void> {
+  const deadline = ctx.now() + seconds * 1000;
+  const norm = (v: string | undefined) => (v === '' ? undefined : v);
+  for (;;) {
+    const wrong: string[] = [];
+    for (const w of workloads) {
+      const o = await getWorkload(ctx, w);
+      const held = o ? checksumIn(o, w.container ?? '') : { found: false };
+      if (o && norm(held.value) !== want) wrong.push(`${describe(w)} has ${held.value ? short(held.value) : '(unset)'}`);
+    }
+    if (wrong.length === 0) {
+      ctx.log(`Rancher re-rendered the agents: ${workloads.map(describe).join(', ')} carry ${want ? `${CATTLE_CA_CHECKSUM}=${short(want)}` : `no ${CATTLE_CA_CHECKSUM}`}`);
+      return;
+    }
+    if (ctx.now() >= deadline) {
+      throw new StepFailure(
+        `Rancher did not re-render the agents within ${seconds} s: ${wrong.join('; ')}, expected ${want ? short(want) : '(unset)'}. ` +
+          'Check that Rancher serves the new CA and that the cluster id is right, or use agents: checksum',
+      );
+    }
+    await ctx.sleep(2000);
+  }
 }

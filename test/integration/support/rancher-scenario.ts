@@ -18,6 +18,8 @@ export interface SynthOptions {
   readonly privateCa?: boolean;
   readonly gateTimeout?: number;
   readonly restartWorkloads?: string[];
+  /** Test-bed clusters whose agents Rancher re-renders (agents: redeploy, method 1). @default [] */
+  readonly redeploy?: number[];
 }
 
 /**
@@ -63,6 +65,7 @@ export class RancherScenario {
         kubeconfig: env.KUBECONFIG,
         context: `testbed-${i}`,
         distribution: env[`TESTBED_PROFILE_${i}`] === 'rke1' ? 'rke1' : 'rke2',
+        ...((o.redeploy ?? []).includes(i) ? { agents: 'redeploy', clusterId: env[`TESTBED_RANCHER_CLUSTER_ID_${i}`] } : {}),
       })),
     });
     this.ws.synth((app) => new RancherStack(app, STACK, loadConfig(configFile, { now: new Date() })));

@@ -66,7 +66,7 @@ describe('loadConfig', () => {
     expect(c.rancher.privateCa).toBe(true);
     expect(c.rancher.certificate.caBundle?.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(c.rancher.certificate.chain.map((x) => x.subjectCommonName)).toEqual([HOST, 'Unit Intermediate CA']);
-    expect(c.downstream).toEqual([{ name: 'prod-eu', kubeconfig: path.join(dir, 'kubeconfig'), context: 'eu', distribution: 'rke2' }]);
+    expect(c.downstream).toEqual([{ name: 'prod-eu', kubeconfig: path.join(dir, 'kubeconfig'), context: 'eu', distribution: 'rke2', agents: 'checksum' }]);
     expect(c.rancher.renewBefore).toBe(30 * DAY);
   });
 
@@ -134,6 +134,29 @@ describe('loadConfig', () => {
       'downstream[1].distribution',
       /'eks' is not one of rke1, rke2, k3s, imported/,
       /Fix: choose rke1 or rke2 or k3s or imported/,
+    );
+  });
+
+  test('agents: redeploy (method 1) needs the cluster id; checksum is the default', () => {
+    const read = loadConfig(
+      config({}, {}, [
+        { name: 'a', kubeconfig: 'kubeconfig', distribution: 'rke2', agents: 'redeploy', clusterId: 'c-m-abcd1234' },
+        { name: 'b', kubeconfig: 'kubeconfig', distribution: 'rke1' },
+      ]),
+      { now: NOW },
+    ).downstream;
+    expect(read.map((d) => [d.agents, d.clusterId])).toEqual([['redeploy', 'c-m-abcd1234'], ['checksum', undefined]]);
+    expectConfigError(
+      config({}, {}, [{ name: 'a', kubeconfig: 'kubeconfig', distribution: 'rke2', agents: 'redeploy' }]),
+      'downstream[0].clusterId',
+      /downstream\[0\]\.clusterId: is missing: agents: redeploy asks Rancher to re-render/,
+      /Fix: set it from kubectl get clusters\.management\.cattle\.io/,
+    );
+    expectConfigError(
+      config({}, {}, [{ name: 'a', kubeconfig: 'kubeconfig', distribution: 'rke2', agents: 'restart' }]),
+      'downstream[0].agents',
+      /'restart' is not one of checksum, redeploy/,
+      /Fix: choose checksum or redeploy/,
     );
   });
 

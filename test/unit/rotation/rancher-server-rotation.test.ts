@@ -303,6 +303,27 @@ describe('RancherServerRotation', () => {
     expect(stepResources(json).map(([, r]) => r.triggers_replace.step).sort()).toEqual(['cacerts-gate', 'converge', 'restart', 'secret', 'secret']);
   });
 
+  test("agents: 'redeploy' (method 1): after the gate a force-deploy step on the server, then an agents step that only waits for Rancher's write; the converge step runs both", () => {
+    const { rotation, data } = build(current(caA, leafA1), {
+      downstream: [{ ...DOWNSTREAM[1], agents: 'redeploy', clusterId: 'c-m-abcd1234' }],
+    });
+    const [agents] = rotation.agentChecksums;
+    const force = stepEnvelope(data(agents.forceDeploy!));
+    expect(force).toEqual({
+      version: 1,
+      target: { cluster: 'server', ...SERVER },
+      spec: { step: 'force-deploy', clusterId: 'c-m-abcd1234', checksum: rotation.caChecksum, timeoutSeconds: 300 },
+    });
+    expect(data(agents.forceDeploy!).depends_on).toEqual([address(rotation.gate)]);
+    expect(stepEnvelope(data(agents)).spec).toMatchObject({ step: 'agents', verifyOnly: true, checksum: rotation.caChecksum });
+    expect(data(agents).depends_on).toEqual([address({ resource: agents.forceDeploy!.resource })]);
+    const converge = stepEnvelope(data(rotation.converge)) as any;
+    expect(converge.spec.steps.slice(-2).map((e: any) => e.spec.step)).toEqual(['force-deploy', 'agents']);
+    expect(() => build(current(caA, leafA1), { downstream: [{ ...DOWNSTREAM[1], agents: 'redeploy' }] })).toThrow(
+      /'clusterId' \(""\) is needed with mode 'redeploy'/,
+    );
+  });
+
   test('privateCa: true without a CA bundle is an error naming privateCa and caFile', () => {
     const cert = current(caA, leafA1, false);
     expect(() => build(cert, { privateCa: true })).toThrow(

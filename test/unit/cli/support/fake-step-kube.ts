@@ -67,6 +67,11 @@ export class FakeKube {
       strategicMerge(o, body as any);
       o.metadata.generation = (o.metadata.generation ?? 1) + 1;
       this.pendingReads.set(apiPath, (this.rollouts.get(apiPath) ?? { after: 0 }).after);
+    } else if (contentType === 'application/merge-patch+json') {
+      const o = this.objects.get(apiPath);
+      if (o === undefined) throw new KubeApiError(404, { message: 'not found' });
+      const b = body as any;
+      o.metadata = { ...(o.metadata ?? {}), annotations: { ...(o.metadata?.annotations ?? {}), ...(b.metadata?.annotations ?? {}) } };
     } else {
       throw new Error(`unexpected patch type ${contentType}`);
     }
