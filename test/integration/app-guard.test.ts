@@ -106,12 +106,12 @@ describe('synth-time guard of the real app', () => {
     const r = cdktf(['deploy', 'guard', '--auto-approve', '--skip-provider-lock'], 'hostile', [1], {
       rancher: { context: expression, release: { mode: 'external', chart: 'rancher', version: expression } },
     });
-    // THEN the synthesized configuration escapes it, Terraform looks for a context of that literal name,
+    // THEN the synthesized configuration escapes it, the first step looks for a context of that literal name,
     // and the file's content appears nowhere
     const synthesized = fs.readFileSync(path.join(dir, 'cdktf.out', 'stacks', 'guard', 'cdk.tf.json'), 'utf8');
     expect(synthesized).toContain(`$\${file(\\"${canary}\\")}`);
     expect(synthesized).not.toMatch(/[^$]\$\{file\(\\"[^"]*canary/);
-    expect(r.output.replace(/\s+/g, ' ')).toMatch(/context "\$\{file\(\\"[^"]*canary\.txt\\"\)\}" does not exist/);
+    expect(r.output.replace(/\s+/g, ' ')).toMatch(/FAILED: kubeconfig \S+ has no context '\$\{file\("[^"]*canary\.txt"\)\}'/);
     expect(r.output).not.toContain(token);
     expect(fs.readFileSync(path.join(dir, 'cdktf.out', 'stacks', 'guard', 'cdk.tf.json'), 'utf8')).not.toContain(token);
   });
