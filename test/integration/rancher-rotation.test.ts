@@ -119,7 +119,11 @@ describe('RancherServerRotation on a real Rancher install (test-bed model)', () 
     expectAgents([2, 3], sum);
     // Rancher (the model) wrote the checksum on testbed-3, from the CA it serves; the tool wrote testbed-2's.
     const redeployed = modelEvents().filter((e) => e.time >= since && e.event === 'agents-redeployed');
-    expect(redeployed.map((e) => [e.testbedCluster ?? e.cluster, e.checksum])).toEqual([[expect.stringMatching(/3$/), sum]]);
+    // (The converge step asks again; Rancher then re-renders the same checksum and nothing rolls.)
+    expect(redeployed.length).toBeGreaterThanOrEqual(1);
+    expect(redeployed.every((e) => e.testbedCluster === 'testbed-3' && e.checksum === sum)).toBe(true);
+    expect(redeployed[0].changed).toEqual(['Deployment/cattle-cluster-agent']);
+    expect(redeployed.slice(1).every((e) => e.changed.length === 0)).toBe(true);
     expectNoAgentStartFailures(since);
     expectSecondPlanEmpty();
   });
