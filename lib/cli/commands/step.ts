@@ -74,7 +74,8 @@ export const stepCommand = defineCommand<{ describe: boolean }>({
       await runEnvelope(envelope, io);
       return ExitCode.OK;
     } catch (err) {
-      if (err instanceof StepFailure || err instanceof KubeApiError || err instanceof Error) {
+      // StepFailure, KubeApiError and any other error: one FAILED line; never a stack trace.
+      if (err instanceof Error) {
         const reason = err instanceof KubeApiError ? `the cluster refused a request: ${err.message}; deploy again once it answers` : err.message;
         io.stderr.write(`cert-rotation ${spec.step} [${envelope.target.cluster}]: FAILED: ${reason}\n`);
         return ExitCode.ERROR;
