@@ -32,6 +32,8 @@ export const ANNOTATIONS = {
   cattleCaChecksum: `${ANNOTATION_PREFIX}/cattle-ca-checksum`,
   /** Pod template: content hash of what the pods must trust; pods roll when it changes. */
   trustSha256: `${ANNOTATION_PREFIX}/trust-sha256`,
+  /** Fleet cluster object: the CA checksum ('' for a public CA) its last Force Update by this library was for. */
+  fleetForceUpdateFor: `${ANNOTATION_PREFIX}/fleet-force-update-for`,
 } as const;
 
 /** The environment variable Rancher agents compare the downloaded CA bundle with. */

@@ -25,6 +25,7 @@ const CONFIG_FIELD_OF_PROP: Record<string, string> = {
   'downstream[].distribution': 'downstream[].distribution',
   namespace: 'rancher.release.namespace',
   clusterId: 'downstream[].clusterId',
+  'downstream[].fleetCluster': 'downstream[].fleetCluster',
   ingressSecretName: 'rancher.ingressSecretName',
   tls: 'rancher.tls',
   connectTo: 'rancher.gate.connectTo',
@@ -112,6 +113,7 @@ export class RancherStack extends TerraformStack {
         distribution: d.distribution,
         agents: d.agents,
         clusterId: d.clusterId,
+        fleetCluster: d.fleetCluster,
       })),
       restartWorkloads: r.restartWorkloads ? [...r.restartWorkloads] : undefined,
     });

@@ -23,6 +23,8 @@ export interface ResolvedDownstream extends ResolvedCluster {
   /** @default 'checksum' */
   readonly agents?: 'checksum' | 'redeploy';
   readonly clusterId?: string;
+  /** The cluster in Fleet (`name` or `workspace/name`), force-updated after a CA change. */
+  readonly fleetCluster?: string;
 }
 
 export interface ResolvedRelease {
@@ -184,7 +186,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     const seen = new Set<string>();
     root.downstream.forEach((d: unknown, i: number) => {
       const f = `downstream[${i}]`;
-      const o = v.object(d, f, ['name', 'kubeconfig', 'context', 'distribution', 'agents', 'clusterId']);
+      const o = v.object(d, f, ['name', 'kubeconfig', 'context', 'distribution', 'agents', 'clusterId', 'fleetCluster']);
       const name = v.checked(v.string(o.name, `${f}.name`), `${f}.name`, clusterName);
       if (seen.has(name)) {
         throw new ConfigError(abs, `${f}.name`, `'${name}' names another downstream cluster too`, 'give every downstream cluster its own name');
@@ -207,6 +209,15 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
           'set it from kubectl get clusters.management.cattle.io -o custom-columns=ID:.metadata.name,NAME:.spec.displayName on the Rancher server cluster',
         );
       }
+      const fleetCluster = v.optionalString(o.fleetCluster, `${f}.fleetCluster`);
+      if (fleetCluster !== undefined && !/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(fleetCluster)) {
+        throw new ConfigError(
+          abs,
+          `${f}.fleetCluster`,
+          `'${fleetCluster}' is not a Fleet cluster name (lowercase letters, digits, '-', '.'; 'workspace/name' for another workspace than fleet-default)`,
+          'copy it from kubectl get clusters.fleet.cattle.io -n fleet-default on the Rancher server cluster',
+        );
+      }
       downstream.push({
         name,
         kubeconfig: v.existingFile(o.kubeconfig, `${f}.kubeconfig`),
@@ -214,6 +225,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
         distribution,
         agents,
         ...(clusterId !== undefined ? { clusterId } : {}),
+        ...(fleetCluster !== undefined ? { fleetCluster } : {}),
       });
     });
   }

@@ -10,5 +10,6 @@ export * from './rancher-ca-secret';
 export * from './rancher-helm-values';
 export * from './cacerts-gate';
 export * from './agent-ca-checksum';
+export * from './fleet-force-update';
 export * from './rollout-restart';
 export * from './rancher-server-rotation';

@@ -5,7 +5,9 @@ import { hostCoverage, ServerCertificate } from '../pki';
 import { Distribution, DISTRIBUTIONS, rancherAgents } from '../rancher-agents';
 import { DEFAULTS, defaultPrivateCa, dnsSubdomain, rancherHostname } from '../rules';
 import { AgentCaChecksum } from './agent-ca-checksum';
+import { FleetForceUpdate } from './fleet-force-update';
 import { CacertsGate } from './cacerts-gate';
+import type { StepEnvelope } from '../steps/spec';
 import { ClusterStep, StepTarget } from './cluster-step';
 import { addRotationWarning, checkProp, RotationPropError } from './common';
 import { RancherCaSecret } from './rancher-ca-secret';
@@ -30,6 +32,12 @@ export interface DownstreamCluster {
   readonly agents?: 'checksum' | 'redeploy';
   /** The cluster's id in Rancher (`c-xxxxx`), for `agents: 'redeploy'`. */
   readonly clusterId?: string;
+  /**
+   * The cluster's name in Fleet (`clusters.fleet.cattle.io` in `fleet-default`; `workspace/name` for
+   * another workspace): after a CA change its fleet-agent is force-updated ({@link FleetForceUpdate}).
+   * @default - no Force Update; a warning says the fleet-agent keeps the old CA
+   */
+  readonly fleetCluster?: string;
 }
 
 /** How the Rancher server is reached from outside, for the certificate it presents. */
@@ -109,7 +117,9 @@ export interface RancherServerRotationProps {
  * 6. per downstream cluster, only after the gate: `CATTLE_CA_CHECKSUM` on the
  *    agents that exist ({@link AgentCaChecksum}), set for a private CA and
  *    removed for a public one, waiting until they are Ready;
- * 7. `restartWorkloads` in each downstream cluster, when given.
+ * 7. per downstream cluster with `fleetCluster`, after its agents: Fleet's
+ *    Force Update, once per CA ({@link FleetForceUpdate});
+ * 8. `restartWorkloads` in each downstream cluster, when given.
  *
  * A new leaf from the same CA writes the ingress Secret and passes the gate;
  * nothing rolls. A new CA rolls Rancher once and each agent once. Existing
@@ -131,7 +141,9 @@ export class RancherServerRotation extends Construct {
   public readonly gate: CacertsGate;
   /** Step 6: the agents' checksum, one per downstream cluster, in `downstream` order. */
   public readonly agentChecksums: AgentCaChecksum[];
-  /** Step 7: restarts in the downstream clusters (when `restartWorkloads` is given), in `downstream` order. */
+  /** Step 7: Fleet's Force Update, per downstream cluster with `fleetCluster`, in `downstream` order. */
+  public readonly fleetForceUpdates: FleetForceUpdate[];
+  /** Step 8: restarts in the downstream clusters (when `restartWorkloads` is given), in `downstream` order. */
   public readonly downstreamRestarts: RolloutRestart[];
   /** Last: every step above run again in order (see `ConvergeStepSpec`). */
   public readonly converge: ClusterStep;
@@ -265,9 +277,11 @@ export class RancherServerRotation extends Construct {
       dependsOn: [...last, this.rancherRestart.resource],
     });
 
-    // 6. and 7.: per downstream cluster, after the gate.
+    // 6., 7. and 8.: per downstream cluster, after the gate.
     this.agentChecksums = [];
+    this.fleetForceUpdates = [];
     this.downstreamRestarts = [];
+    const perCluster: StepEnvelope[][] = [];
     for (const cluster of downstream) {
       const clusterScope = new Construct(this, `Downstream-${cluster.name}`);
       const target: StepTarget = { cluster: cluster.name, kubeconfig: cluster.kubeconfig, ...(cluster.context !== undefined ? { context: cluster.context } : {}) };
@@ -283,16 +297,38 @@ export class RancherServerRotation extends Construct {
         dependsOn: [this.gate.resource],
       });
       this.agentChecksums.push(agents);
-      if (props.restartWorkloads && props.restartWorkloads.length > 0) {
-        this.downstreamRestarts.push(
-          new RolloutRestart(clusterScope, 'RolloutRestart', {
-            trustHash: this.trustHash,
-            workloads: props.restartWorkloads,
-            target,
-            dependsOn: [agents.resource],
-          }),
+      const steps: StepEnvelope[] = [...agents.envelopes];
+      if (cluster.fleetCluster !== undefined) {
+        const [workspace, name] = cluster.fleetCluster.includes('/') ? cluster.fleetCluster.split('/', 2) : [undefined, cluster.fleetCluster];
+        const fleet = new FleetForceUpdate(clusterScope, 'FleetForceUpdate', {
+          name,
+          namespace: workspace,
+          checksum: this.caChecksum ?? '',
+          timeoutSeconds: props.agentWaitSeconds,
+          target: server,
+          dependsOn: [agents.resource],
+        });
+        this.fleetForceUpdates.push(fleet);
+        steps.push(fleet.step.envelope);
+      } else {
+        addRotationWarning(
+          clusterScope,
+          'fleetNotForceUpdated',
+          `downstream cluster '${cluster.name}' has no 'fleetCluster': after a CA change its fleet-agent is not force-updated and keeps the old CA ` +
+            `in its kubeconfig; set 'fleetCluster' to its name in Fleet (kubectl get clusters.fleet.cattle.io -n fleet-default).`,
         );
       }
+      if (props.restartWorkloads && props.restartWorkloads.length > 0) {
+        const restart = new RolloutRestart(clusterScope, 'RolloutRestart', {
+          trustHash: this.trustHash,
+          workloads: props.restartWorkloads,
+          target,
+          dependsOn: [agents.resource],
+        });
+        this.downstreamRestarts.push(restart);
+        steps.push(restart.step.envelope);
+      }
+      perCluster.push(steps);
     }
 
     // Last: Terraform records a terraform_data before its command has finished, so a run killed
@@ -307,7 +343,7 @@ export class RancherServerRotation extends Construct {
       ...(this.ingressCertificate ? [this.ingressCertificate.step.envelope] : []),
       this.rancherRestart.step.envelope,
       this.gate.step.envelope,
-      ...this.agentChecksums.flatMap((a, i) => [...a.envelopes, ...(this.downstreamRestarts[i] ? [this.downstreamRestarts[i].step.envelope] : [])]),
+      ...perCluster.flat(),
     ];
     this.converge = new ClusterStep(this, 'Converge', {
       target: server,
@@ -316,6 +352,7 @@ export class RancherServerRotation extends Construct {
         this.gate.resource,
         ...(this.helmValues ? [this.helmValues.resource] : []),
         ...this.agentChecksums.map((a) => a.resource),
+        ...this.fleetForceUpdates.map((f) => f.resource),
         ...this.downstreamRestarts.map((r) => r.resource),
       ],
     });

@@ -58,6 +58,11 @@ export function describeStep(p: Record<string, unknown>): string {
     }
     case 'force-deploy':
       return `cert-rotation step force-deploy [${cluster}]: annotate clusters.management.cattle.io/${p.clusterId} with io.cattle.agent.force.deploy=true (Rancher re-renders that cluster's agents), wait until Rancher took it`;
+    case 'fleet-force-update':
+      return (
+        `cert-rotation step fleet-force-update [${cluster}]: Force Update clusters.fleet.cattle.io ${p.namespace}/${p.name} ` +
+        `(raise spec.redeployAgentGeneration once for CA ${p.checksum === '' ? 'public' : short(p.checksum)}), wait up to ${Number(p.timeoutSeconds ?? 0)} s until Fleet re-deployed its fleet-agent`
+      );
     case 'agents':
       if (p.verifyOnly) {
         return (

@@ -116,6 +116,25 @@ export interface ForceDeployStepSpec {
 }
 
 /**
+ * Fleet's "Force Update" of one downstream cluster: raises
+ * `spec.redeployAgentGeneration` of `clusters.fleet.cattle.io/<name>` (on the
+ * Rancher server cluster) once per CA, so that Fleet re-deploys the
+ * downstream fleet-agent with a kubeconfig that embeds the CA Rancher now
+ * serves, and waits until Fleet reports `status.agentDeployedGeneration` at
+ * that generation.
+ */
+export interface FleetForceUpdateStepSpec {
+  readonly step: 'fleet-force-update';
+  /** The Fleet workspace (namespace) of the cluster object, `fleet-default` for downstream clusters. */
+  readonly namespace: string;
+  /** The Fleet cluster's name (the provisioning cluster's name; the cluster id for a legacy RKE1 cluster). */
+  readonly name: string;
+  /** The CA checksum the update is for ('' for a public CA): recorded on the object, a new one updates again. */
+  readonly checksum: string;
+  readonly timeoutSeconds: number;
+}
+
+/**
  * The gate between Rancher and its agents: waits until the Rancher Deployment
  * has rolled out, then polls `/v3/settings/cacerts` (verifying the server with
  * the new CA) until Rancher serves the expected CA, and checks the certificate
@@ -162,7 +181,7 @@ export interface ShellCommands {
 }
 
 /** Every kind of step. */
-export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | ForceDeployStepSpec | CacertsGateStepSpec | ConvergeStepSpec;
+export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | ForceDeployStepSpec | FleetForceUpdateStepSpec | CacertsGateStepSpec | ConvergeStepSpec;
 
 /** What the step's environment variable holds: the spec, its target and the format version. */
 export interface StepEnvelope {

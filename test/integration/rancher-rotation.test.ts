@@ -68,6 +68,9 @@ describe('RancherServerRotation on a real Rancher install (test-bed model)', () 
     const firstAgent = events.findIndex((e) => e.event === 'agent-started' && e.given === sum);
     expect(served).toBeGreaterThanOrEqual(0);
     expect(firstAgent).toBeGreaterThan(served);
+    // Fleet's Force Update: each downstream fleet-agent re-deployed once, after Rancher served A.
+    expect(out).toMatch(/cert-rotation fleet-force-update \[server\]: clusters\.fleet\.cattle\.io fleet-default\/\S+: redeployAgentGeneration \d+ → \d+/);
+    sc.expectFleetForceUpdated([2, 3], since, sum);
     expectSecondPlanEmpty();
     expectNoKeyAnywhere();
   });
@@ -82,6 +85,7 @@ describe('RancherServerRotation on a real Rancher install (test-bed model)', () 
     expectAgents([2, 3], cattleCaChecksum(current.caPem));
     expect(modelEvents().filter((e) => e.event === 'rancher-started').length).toBeGreaterThan(rancherStartsBefore);
     expectNoAgentStartFailures(since);
+    sc.expectFleetForceUpdated([2, 3], since, cattleCaChecksum(current.caPem));
     expectSecondPlanEmpty();
     expectNoKeyAnywhere();
   });
@@ -100,7 +104,7 @@ describe('RancherServerRotation on a real Rancher install (test-bed model)', () 
     expect(addresses.filter((a) => /converge/i.test(a))).toHaveLength(1);
     ws.deploy(STACK);
     expectServed(current);
-    expect(modelEvents().filter((e) => e.time >= since && (e.event === 'rancher-started' || e.event === 'agent-started'))).toEqual([]);
+    expect(modelEvents().filter((e) => e.time >= since && ['rancher-started', 'agent-started', 'fleet-agent-redeployed'].includes(e.event))).toEqual([]);
     expect(kubeGet(2, '/apis/apps/v1/namespaces/kube-system/daemonsets/canal').metadata.generation).toBe(canalBefore);
     expect(kubeGet(2, '/apis/apps/v1/namespaces/cattle-system/deployments/cattle-cluster-agent').metadata.generation).toBe(agentBefore);
     expectSecondPlanEmpty();

@@ -8,6 +8,7 @@ import { ShellCommands, STEP_ENV, STEP_SPEC_VERSION, StepEnvelope } from '../../
 import { CliIo, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
 import { KubeApiError } from '../kube/client';
 import { runCacertsGate } from '../step/cacerts-gate';
+import { runFleetForceUpdate } from '../step/fleet-force-update';
 import { runForceDeploy } from '../step/force-deploy';
 import { StepFailure, stepContext } from '../step/context';
 import { runSecretStep } from '../step/secret';
@@ -34,6 +35,10 @@ Steps:
                 force-deploy, only wait until Rancher has re-rendered them)
   force-deploy  method 1: annotate clusters.management.cattle.io/<id> with
                 io.cattle.agent.force.deploy=true and wait until Rancher took it
+  fleet-force-update
+                Fleet's Force Update: raise spec.redeployAgentGeneration of
+                clusters.fleet.cattle.io/<name> once per CA, wait until Fleet
+                reports status.agentDeployedGeneration at that generation
   cacerts-gate  wait for Rancher's rollout, then poll /v3/settings/cacerts,
                 verifying the server with the new CA, until Rancher serves the
                 expected CA and presents the new certificate
@@ -121,6 +126,8 @@ async function runEnvelope(envelope: StepEnvelope, io: CliIo): Promise<void> {
       return runCacertsGate(spec, ctx);
     case 'force-deploy':
       return runForceDeploy(spec, ctx);
+    case 'fleet-force-update':
+      return runFleetForceUpdate(spec, ctx);
   }
 }
 
@@ -139,7 +146,7 @@ function readEnvelope(text: string | undefined): StepEnvelope {
       `$${STEP_ENV} has spec version ${String(envelope?.version)}, this cert-rotation reads version ${STEP_SPEC_VERSION}: synthesize again with the same cert-rotation that runs the steps`,
     );
   }
-  const known = ['secret', 'restart', 'agents', 'force-deploy', 'cacerts-gate', 'converge'];
+  const known = ['secret', 'restart', 'agents', 'force-deploy', 'fleet-force-update', 'cacerts-gate', 'converge'];
   if (!known.includes(envelope.spec?.step) || typeof envelope.target?.kubeconfig !== 'string') {
     throw new UsageError(`$${STEP_ENV} holds no step this cert-rotation knows (${known.join(', ')}) with a target kubeconfig`);
   }

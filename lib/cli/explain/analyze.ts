@@ -401,7 +401,11 @@ function releasedOf(rc: ResourceChangeJson, kind: string): ReleasedStep {
             ? 'the cacerts gate (a check only)'
             : kind === 'converge'
               ? 'the converge step (it ran the steps again; nothing to undo)'
-            : `a ${kind} step`;
+              : kind === 'fleet-force-update'
+                ? `Fleet's Force Update of ${textOf(rc, [TRIGGERS, 'namespace']) ?? '?'}/${textOf(rc, [TRIGGERS, 'name']) ?? '?'} (done; nothing to undo)`
+                : kind === 'force-deploy'
+                  ? `the agent re-deploy request for ${textOf(rc, [TRIGGERS, 'clusterId']) ?? '?'} (done; nothing to undo)`
+                  : `a ${kind} step`;
   return { address: rc.address, cluster: stepCluster(rc), what };
 }
 

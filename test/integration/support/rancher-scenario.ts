@@ -20,6 +20,8 @@ export interface SynthOptions {
   readonly restartWorkloads?: string[];
   /** Test-bed clusters whose agents Rancher re-renders (agents: redeploy, method 1). @default [] */
   readonly redeploy?: number[];
+  /** Give each downstream cluster its Fleet cluster (Force Update after a CA change), as a user following Rancher's procedure would. @default true */
+  readonly fleet?: boolean;
 }
 
 /**
@@ -66,6 +68,7 @@ export class RancherScenario {
         context: `testbed-${i}`,
         distribution: env[`TESTBED_PROFILE_${i}`] === 'rke1' ? 'rke1' : 'rke2',
         ...((o.redeploy ?? []).includes(i) ? { agents: 'redeploy', clusterId: env[`TESTBED_RANCHER_CLUSTER_ID_${i}`] } : {}),
+        ...(o.fleet === false ? {} : { fleetCluster: env[`TESTBED_FLEET_CLUSTER_${i}`] }),
       })),
     });
     this.ws.synth((app) => new RancherStack(app, STACK, loadConfig(configFile, { now: new Date() })));
@@ -95,6 +98,22 @@ export class RancherScenario {
    */
   expectNoAgentStartFailures(since: string): void {
     expect(modelEvents().filter((e) => e.time >= since && e.event === 'agent-start-failed')).toEqual([]);
+  }
+
+  /**
+   * Fleet re-deployed the fleet-agent of each of `clusters` exactly once since `since`, after Rancher
+   * served `checksum` (the CA Rancher hands Fleet as apiServerCA), and never before.
+   */
+  expectFleetForceUpdated(clusters: number[], since: string, checksum: string): void {
+    const events = modelEvents().filter((e) => e.time >= since);
+    const served = events.findIndex((e) => e.event === 'cacerts-served' && e.checksum === checksum);
+    expect(served).toBeGreaterThanOrEqual(0);
+    for (const c of clusters) {
+      const redeploys = events.map((e, i) => ({ e, i })).filter(({ e }) => e.event === 'fleet-agent-redeployed' && e.testbedCluster === `testbed-${c}`);
+      expect({ cluster: c, redeploys: redeploys.length }).toEqual({ cluster: c, redeploys: 1 });
+      expect(redeploys[0].i).toBeGreaterThan(served);
+      expect(redeploys[0].e.apiServerCASha256).toBe(events[served].cacertsSha256);
+    }
   }
 
   /** Rancher serves the CA of `f` (or an empty setting), the ingress presents its leaf, and the Secret holds its chain. */

@@ -160,6 +160,23 @@ describe('loadConfig', () => {
     );
   });
 
+
+  test('downstream[].fleetCluster: a Fleet cluster name, or workspace/name; anything else names the field and where to copy it from', () => {
+    const read = loadConfig(
+      config({}, {}, [
+        { name: 'a', kubeconfig: 'kubeconfig', distribution: 'rke2', fleetCluster: 'prod-eu' },
+        { name: 'b', kubeconfig: 'kubeconfig', distribution: 'rke1', fleetCluster: 'fleet-other/c-tbd02' },
+        { name: 'c', kubeconfig: 'kubeconfig', distribution: 'k3s' },
+      ]),
+      { now: NOW },
+    ).downstream;
+    expect(read.map((d) => d.fleetCluster)).toEqual(['prod-eu', 'fleet-other/c-tbd02', undefined]);
+    expectConfigError(
+      config({}, {}, [{ name: 'a', kubeconfig: 'kubeconfig', distribution: 'rke2', fleetCluster: 'Prod EU' }]),
+      'downstream[0].fleetCluster',
+      /downstream\[0\]\.fleetCluster: 'Prod EU' is not a Fleet cluster name .*kubectl get clusters\.fleet\.cattle\.io -n fleet-default/,
+    );
+  });
   test("'server' is refused as a downstream name: plans and logs name the Rancher cluster so", () => {
     expectConfigError(
       config({}, {}, [{ name: 'server', kubeconfig: 'kubeconfig', distribution: 'rke2' }]),

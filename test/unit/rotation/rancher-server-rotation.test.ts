@@ -324,6 +324,34 @@ describe('RancherServerRotation', () => {
     );
   });
 
+  test('fleetCluster: after the agents of that cluster, a Force Update step on the server keyed on the CA; a leaf from the same CA leaves it; without fleetCluster a warning', () => {
+    // GIVEN the RKE2 cluster with its Fleet cluster in another workspace, the RKE1 one without
+    const downstream = [DOWNSTREAM[0], { ...DOWNSTREAM[1], fleetCluster: 'fleet-other/west' }];
+    const { rotation, data } = build(current(caA, leafA1), { downstream });
+    // THEN one Force Update, for west, on the server cluster, after west's agents
+    expect(rotation.fleetForceUpdates).toHaveLength(1);
+    const [fleet] = rotation.fleetForceUpdates;
+    expect(stepEnvelope(data(fleet))).toEqual({
+      version: 1,
+      target: { cluster: 'server', ...SERVER },
+      spec: { step: 'fleet-force-update', namespace: 'fleet-other', name: 'west', checksum: rotation.caChecksum, timeoutSeconds: 300 },
+    });
+    expect(data(fleet).depends_on).toEqual([address(rotation.agentChecksums[1])]);
+    // AND the converge step runs it after west's agents, and waits for it
+    const converge = stepEnvelope(data(rotation.converge)) as any;
+    expect(converge.spec.steps.slice(-2).map((e: any) => e.spec.step)).toEqual(['agents', 'fleet-force-update']);
+    expect(data(rotation.converge).depends_on).toContain(address(fleet));
+    // AND the RKE1 cluster without fleetCluster gets a warning saying what to set
+    const east = rotation.node.findChild('Downstream-east');
+    expect(east.node.metadata.map((m) => m.data)).toEqual([expect.stringMatching(/^\[cert-rotation:fleetNotForceUpdated\] downstream cluster 'east' has no 'fleetCluster'/)]);
+    // WHEN a new leaf from the same CA is built, the Force Update's trigger is unchanged
+    const again = build(current(caA, leafA2), { downstream });
+    expect(again.data(again.rotation.fleetForceUpdates[0]).triggers_replace).toEqual(data(fleet).triggers_replace);
+    // AND a new CA changes it
+    const other = build(current(caB, leafB), { downstream });
+    expect(other.data(other.rotation.fleetForceUpdates[0]).triggers_replace).not.toEqual(data(fleet).triggers_replace);
+  });
+
   test('privateCa: true without a CA bundle is an error naming privateCa and caFile', () => {
     const cert = current(caA, leafA1, false);
     expect(() => build(cert, { privateCa: true })).toThrow(

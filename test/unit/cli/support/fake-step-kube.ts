@@ -71,7 +71,12 @@ export class FakeKube {
       const o = this.objects.get(apiPath);
       if (o === undefined) throw new KubeApiError(404, { message: 'not found' });
       const b = body as any;
-      o.metadata = { ...(o.metadata ?? {}), annotations: { ...(o.metadata?.annotations ?? {}), ...(b.metadata?.annotations ?? {}) } };
+      // As the API server: a resourceVersion in the patch is a precondition (409 when the object changed).
+      if (b.metadata?.resourceVersion !== undefined && b.metadata.resourceVersion !== o.metadata?.resourceVersion) {
+        throw new KubeApiError(409, { kind: 'Status', reason: 'Conflict', message: 'the object has been modified' });
+      }
+      jsonMergePatch(o, b);
+      o.metadata.resourceVersion = String(Number(o.metadata.resourceVersion ?? 0) + 1);
     } else {
       throw new Error(`unexpected patch type ${contentType}`);
     }
@@ -89,6 +94,15 @@ export class FakeKube {
     }
     this.pendingReads.delete(apiPath);
     Object.assign(o.status, rolledOutStatus(o));
+  }
+}
+
+/** RFC 7386 JSON merge patch, in place: null deletes, objects merge, anything else replaces. */
+function jsonMergePatch(target: any, patch: any): void {
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete target[k];
+    else if (typeof v === 'object' && !Array.isArray(v) && typeof target[k] === 'object' && target[k] !== null && !Array.isArray(target[k])) jsonMergePatch(target[k], v);
+    else target[k] = clone(v);
   }
 }
 
