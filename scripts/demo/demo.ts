@@ -95,7 +95,7 @@ function main(): void {
       // The test bed's Rancher answers on a local port: the gate connects there (a load balancer's address in real life).
       gate: { connectTo: `127.0.0.1:${env.TESTBED_RANCHER_PORT}`, timeoutSeconds: 180 },
     },
-    downstream: [{ name: 'rke1', kubeconfig: env.KUBECONFIG, context: 'testbed-2', distribution: 'rke1' }],
+    downstream: [{ name: 'rke1', kubeconfig: env.KUBECONFIG, context: 'testbed-2', distribution: 'rke1', fleetCluster: env.TESTBED_FLEET_CLUSTER_2 }],
   }));
   fs.writeFileSync(path.join(DIR, 'cdktf.json'), JSON.stringify({
     language: 'typescript',
