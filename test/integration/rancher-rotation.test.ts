@@ -198,4 +198,27 @@ describe('RancherServerRotation on a real Rancher install (test-bed model)', () 
     expect(kubeGet(SERVER, '/api/v1/namespaces/cattle-system/secrets').items.map((s: any) => s.metadata.name)).toContain('tls-ca');
     expectAgents([2, 3], undefined);
   });
+
+  test('a Rancher 2.12 install (no RKE1, no node agent anywhere), after the destroy: to private CA C; only cattle-cluster-agent is planned and rolls, Fleet is force-updated', async () => {
+    // testbed-4 is an RKE2 cluster of Rancher 2.12 (profile rancher-2.12), testbed-3 one that came from 2.9.
+    const since = new Date().toISOString();
+    current = files(makePrivateCa('Acme C'));
+    synth(current, { downstream: [3, 4], rancherVersion: '2.12.3' });
+    const plan = ws.plan(STACK);
+    const agentSteps = plan.changes.filter((c) => c.type === 'terraform_data' && (c.after as any)?.triggers_replace?.step === 'agents');
+    expect(agentSteps.map((c) => [(c.after as any).triggers_replace.cluster, (c.after as any).triggers_replace.workloads.map((w: any) => w.name)])).toEqual([
+      ['downstream-3', ['cattle-cluster-agent']],
+      ['downstream-4', ['cattle-cluster-agent']],
+    ]);
+    const r = ws.deploy(STACK);
+    expect(r.stdout + r.stderr).not.toMatch(/cattle-node-agent/);
+    expectServed(current);
+    const sum = cattleCaChecksum(current.caPem);
+    expectAgents([3, 4], sum);
+    expect(agentWorkloads(4).map((w) => w.name)).toEqual(['cattle-cluster-agent']);
+    expectNoAgentStartFailures(since);
+    sc.expectFleetForceUpdated([3, 4], since, sum);
+    expectSecondPlanEmpty();
+    expectNoKeyAnywhere();
+  });
 });

@@ -22,6 +22,8 @@ export interface SynthOptions {
   readonly redeploy?: number[];
   /** Give each downstream cluster its Fleet cluster (Force Update after a CA change), as a user following Rancher's procedure would. @default true */
   readonly fleet?: boolean;
+  /** rancher.rancherVersion. @default - the release's version, 2.8.5 */
+  readonly rancherVersion?: string;
 }
 
 /**
@@ -60,6 +62,7 @@ export class RancherScenario {
         release: { mode: 'external', chart: CHART, version: '2.8.5', helmBinary: env.TESTBED_HELM },
         gate: { connectTo: `127.0.0.1:${env.TESTBED_RANCHER_PORT}`, timeoutSeconds: o.gateTimeout ?? 180 },
         agentWaitSeconds: 180,
+        ...(o.rancherVersion ? { rancherVersion: o.rancherVersion } : {}),
         ...(o.restartWorkloads ? { restartWorkloads: o.restartWorkloads } : {}),
       },
       downstream: (o.downstream ?? [2, 3]).map((i) => ({
