@@ -34,6 +34,8 @@ export const ANNOTATIONS = {
   trustSha256: `${ANNOTATION_PREFIX}/trust-sha256`,
   /** Fleet cluster object: the CA checksum ('' for a public CA) its last Force Update by this library was for. */
   fleetForceUpdateFor: `${ANNOTATION_PREFIX}/fleet-force-update-for`,
+  /** RKE1 cluster object: the rotation (generation, CA, services) this library last requested. */
+  rotateCertificatesRequest: `${ANNOTATION_PREFIX}/rotate-certificates-request`,
 } as const;
 
 /** The environment variable Rancher agents compare the downloaded CA bundle with. */

@@ -11,5 +11,6 @@ export * from './rancher-helm-values';
 export * from './cacerts-gate';
 export * from './agent-ca-checksum';
 export * from './fleet-force-update';
+export * from './rancher-cluster-certificate-rotation';
 export * from './rollout-restart';
 export * from './rancher-server-rotation';

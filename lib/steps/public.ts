@@ -63,6 +63,14 @@ export function describeStep(p: Record<string, unknown>): string {
         `cert-rotation step fleet-force-update [${cluster}]: Force Update clusters.fleet.cattle.io ${p.namespace}/${p.name} ` +
         `(raise spec.redeployAgentGeneration once for CA ${p.checksum === '' ? 'public' : short(p.checksum)}), wait up to ${Number(p.timeoutSeconds ?? 0)} s until Fleet re-deployed its fleet-agent`
       );
+    case 'rancher-cluster-rotate': {
+      const services = Array.isArray(p.services) && p.services.length > 0 ? `services ${(p.services as string[]).join(', ')}` : 'all services';
+      const object = p.kind === 'rke1' ? `clusters.management.cattle.io/${p.name} spec.rancherKubernetesEngineConfig.rotateCertificates` : `clusters.provisioning.cattle.io ${p.namespace}/${p.name} spec.rkeConfig.rotateCertificates`;
+      return (
+        `cert-rotation step rancher-cluster-rotate [${cluster}]: ask Rancher to rotate ${services}${p.caCertificates ? ' and the CA' : ''} (generation ${p.generation}) through ${object}, ` +
+        `wait up to ${Number(p.timeoutSeconds ?? 0)} s until Rancher reports it done`
+      );
+    }
     case 'agents':
       if (p.verifyOnly) {
         return (

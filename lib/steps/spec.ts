@@ -135,6 +135,35 @@ export interface FleetForceUpdateStepSpec {
 }
 
 /**
+ * Rancher's own certificate rotation of a cluster it provisioned, requested
+ * through its cluster object on the Rancher server cluster:
+ * - `v2` (RKE2/K3s, Rancher 2.6.4+): `provisioning.cattle.io/v1` Cluster
+ *   `spec.rkeConfig.rotateCertificates {generation, services}`; done when the
+ *   cluster's `rkecontrolplanes.rke.cattle.io` reports
+ *   `status.certificateRotationGeneration` = generation and `Reconciled` True;
+ * - `rke1`: `management.cattle.io/v3` Cluster
+ *   `spec.rancherKubernetesEngineConfig.rotateCertificates {caCertificates, services}`;
+ *   done when Rancher has cleared the block and `Updated` is True.
+ * Only the rotation fields are patched (merge patch, own field manager).
+ */
+export interface RancherClusterRotateStepSpec {
+  readonly step: 'rancher-cluster-rotate';
+  readonly kind: 'v2' | 'rke1';
+  /** v2: the provisioning cluster's namespace (`fleet-default`). */
+  readonly namespace?: string;
+  /** v2: the provisioning cluster's name; rke1: the cluster id (`c-xxxxx`). */
+  readonly name: string;
+  /** The rotation's number: a new one rotates again (v2: Rancher's generation; rke1: recorded on the object). */
+  readonly generation: number;
+  /** Services to rotate; empty: all. */
+  readonly services: readonly string[];
+  /** rke1: rotate the CA too (and so every certificate). */
+  readonly caCertificates?: boolean;
+  readonly fieldManager: string;
+  readonly timeoutSeconds: number;
+}
+
+/**
  * The gate between Rancher and its agents: waits until the Rancher Deployment
  * has rolled out, then polls `/v3/settings/cacerts` (verifying the server with
  * the new CA) until Rancher serves the expected CA, and checks the certificate
@@ -181,7 +210,7 @@ export interface ShellCommands {
 }
 
 /** Every kind of step. */
-export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | ForceDeployStepSpec | FleetForceUpdateStepSpec | CacertsGateStepSpec | ConvergeStepSpec;
+export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | ForceDeployStepSpec | FleetForceUpdateStepSpec | RancherClusterRotateStepSpec | CacertsGateStepSpec | ConvergeStepSpec;
 
 /** What the step's environment variable holds: the spec, its target and the format version. */
 export interface StepEnvelope {

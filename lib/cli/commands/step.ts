@@ -10,6 +10,7 @@ import { KubeApiError } from '../kube/client';
 import { runCacertsGate } from '../step/cacerts-gate';
 import { runFleetForceUpdate } from '../step/fleet-force-update';
 import { runForceDeploy } from '../step/force-deploy';
+import { runRancherClusterRotate } from '../step/rancher-cluster-rotate';
 import { StepFailure, stepContext } from '../step/context';
 import { runSecretStep } from '../step/secret';
 import { runAgentsStep, runRestartStep } from '../step/workloads';
@@ -39,6 +40,10 @@ Steps:
                 Fleet's Force Update: raise spec.redeployAgentGeneration of
                 clusters.fleet.cattle.io/<name> once per CA, wait until Fleet
                 reports status.agentDeployedGeneration at that generation
+  rancher-cluster-rotate
+                ask Rancher to rotate the certificates of a cluster it
+                provisioned (rotateCertificates on its cluster object) and
+                wait until Rancher reports the rotation done
   cacerts-gate  wait for Rancher's rollout, then poll /v3/settings/cacerts,
                 verifying the server with the new CA, until Rancher serves the
                 expected CA and presents the new certificate
@@ -128,6 +133,8 @@ async function runEnvelope(envelope: StepEnvelope, io: CliIo): Promise<void> {
       return runForceDeploy(spec, ctx);
     case 'fleet-force-update':
       return runFleetForceUpdate(spec, ctx);
+    case 'rancher-cluster-rotate':
+      return runRancherClusterRotate(spec, ctx);
   }
 }
 
@@ -146,7 +153,7 @@ function readEnvelope(text: string | undefined): StepEnvelope {
       `$${STEP_ENV} has spec version ${String(envelope?.version)}, this cert-rotation reads version ${STEP_SPEC_VERSION}: synthesize again with the same cert-rotation that runs the steps`,
     );
   }
-  const known = ['secret', 'restart', 'agents', 'force-deploy', 'fleet-force-update', 'cacerts-gate', 'converge'];
+  const known = ['secret', 'restart', 'agents', 'force-deploy', 'fleet-force-update', 'rancher-cluster-rotate', 'cacerts-gate', 'converge'];
   if (!known.includes(envelope.spec?.step) || typeof envelope.target?.kubeconfig !== 'string') {
     throw new UsageError(`$${STEP_ENV} holds no step this cert-rotation knows (${known.join(', ')}) with a target kubeconfig`);
   }

@@ -122,6 +122,7 @@ spec:
   displayName: $([ "$i" = "$r" ] && echo local || echo "testbed-$i")
   internal: $([ "$i" = "$r" ] && echo true || echo false)
   fleetWorkspaceName: $([ "$i" = "$r" ] && echo fleet-local || echo fleet-default)
+$([ "${CLUSTER_PROFILE[$i]}" = rke1 ] && printf '  rancherKubernetesEngineConfig: {kubernetesVersion: v1.28.15-rancher1-1}\n')
 EOF
       fleet=$(fleet_cluster_name "$i")
       [ -n "$fleet" ] || continue
@@ -140,6 +141,33 @@ spec:
   kubeConfigSecret: $fleet-kubeconfig
   kubeConfigSecretNamespace: fleet-default
 EOF
+      # An RKE2 cluster Rancher provisioned: its provisioning cluster and control plane (the model fills
+      # their status as after provisioning and acts on spec.rkeConfig.rotateCertificates).
+      case ${CLUSTER_PROFILE[$i]} in
+        rke2|rancher-2.12) cat <<EOF
+---
+apiVersion: provisioning.cattle.io/v1
+kind: Cluster
+metadata:
+  name: testbed-$i
+  namespace: fleet-default
+  labels: {testbed.cert-rotation/cluster: testbed-$i}
+spec:
+  kubernetesVersion: v1.33.3+rke2r1
+  rkeConfig: {}
+---
+apiVersion: rke.cattle.io/v1
+kind: RKEControlPlane
+metadata:
+  name: testbed-$i
+  namespace: fleet-default
+  labels: {testbed.cert-rotation/cluster: testbed-$i}
+spec:
+  kubernetesVersion: v1.33.3+rke2r1
+  managementClusterName: $id
+EOF
+        ;;
+      esac
     done
   } | kube "$r" apply -f - >"$TESTBED_DIR/logs/rancher-clusters.log" 2>&1 \
     || die "creating Rancher's cluster objects on cluster $r failed; log: $TESTBED_DIR/logs/rancher-clusters.log"
@@ -167,7 +195,7 @@ start_rancher_model() {
 install_rancher_local() {
   local i=$1 n=$2 d="$TESTBED_DIR/clusters/$1"
   kube "$i" apply -f "$TESTBED_SRC/crds/cert-manager.yaml" -f "$TESTBED_SRC/crds/rancher-clusters.yaml" >/dev/null
-  kube "$i" wait --for=condition=Established crd/issuers.cert-manager.io crd/clusters.management.cattle.io crd/clusters.fleet.cattle.io --timeout=30s >/dev/null
+  kube "$i" wait --for=condition=Established crd/issuers.cert-manager.io crd/clusters.management.cattle.io crd/clusters.fleet.cattle.io crd/clusters.provisioning.cattle.io crd/rkecontrolplanes.rke.cattle.io --timeout=30s >/dev/null
   kube "$i" create namespace cattle-system >/dev/null
   "$HELM_BIN" install rancher "$REPO_ROOT/test/fixtures/charts/rancher" --namespace cattle-system \
     --kubeconfig "$d/kubeconfig" --set "hostname=$RANCHER_HOSTNAME" >"$TESTBED_DIR/logs/helm-rancher.log" 2>&1 \

@@ -104,6 +104,8 @@ class RancherModel {
   private readonly eventsFile: string;
   private readonly starts = new Map<string, RancherStart>();
   private readonly agents = new Map<string, AgentRun>();
+  /** Rotations in progress, by cluster object: what was asked and when it started. */
+  private readonly rotations = new Map<string, { request: string; startedAt: number; lastFailure?: number }>();
   private served: RancherStart | undefined;
   private servedChain = '';
   private servedKey = '';
@@ -143,6 +145,8 @@ class RancherModel {
     // Rancher's and Fleet's controllers fail on their own (a CRD still initialising, say); the agents go on.
     await this.clusterDeploy().catch((e) => process.stderr.write(`[rancher-model] clusterdeploy: ${(e as Error).message}\n`));
     await this.fleetImport().catch((e) => process.stderr.write(`[rancher-model] fleet import: ${(e as Error).message}\n`));
+    await this.certificateRotationV2().catch((e) => process.stderr.write(`[rancher-model] v2 certificate rotation: ${(e as Error).message}\n`));
+    await this.certificateRotationRke1().catch((e) => process.stderr.write(`[rancher-model] rke1 certificate rotation: ${(e as Error).message}\n`));
     for (const [i, client] of this.clients) await this.agentPods(i, client);
   }
 
@@ -470,6 +474,117 @@ class RancherModel {
     }
   }
 
+  // ---- 7. Certificate rotation of the clusters Rancher provisioned -----------
+
+  /**
+   * RKE2/K3s: for each clusters.provisioning.cattle.io with
+   * spec.rkeConfig.rotateCertificates whose generation differs from its
+   * RKEControlPlane's status.certificateRotationGeneration, the planner
+   * rotates node by node (Ready Unknown, "certificate rotation" messages),
+   * then records the generation and is Reconciled again. Rancher never clears
+   * the block. (rancher/rancher pkg/capr/planner/certificaterotation.go
+   * shouldRotate/rotateCertificates; pkg/controllers/capr/planner/controller.go)
+   */
+  private async certificateRotationV2(): Promise<void> {
+    for (const cluster of await this.server.list('/apis/provisioning.cattle.io/v1/clusters')) {
+      const { namespace: ns, name } = cluster.metadata;
+      const cpPath = `/apis/rke.cattle.io/v1/namespaces/${ns}/rkecontrolplanes/${name}`;
+      const cp = await this.server.find(cpPath);
+      if (!cp) continue;
+      if (cp.status?.initialized === undefined) {
+        // As after provisioning: initialized, nothing rotated yet, Ready and Reconciled.
+        let conditions = withCondition(undefined, 'Ready', 'True');
+        conditions = withCondition(conditions, 'Reconciled', 'True');
+        await this.server.mergePatch(`${cpPath}/status`, { status: { initialized: true, certificateRotationGeneration: 0, conditions } });
+        continue;
+      }
+      const asked = cluster.spec?.rkeConfig?.rotateCertificates;
+      const generation = Number(asked?.generation ?? 0);
+      if (!asked || generation === Number(cp.status.certificateRotationGeneration ?? 0)) continue;
+      const services: string[] = asked.services ?? [];
+      const key = `v2:${ns}/${name}`;
+      const request = JSON.stringify({ generation, services });
+      const nodes = (await (this.clients.get(testbedIndex(cluster) ?? -1)?.list('/api/v1/nodes') ?? Promise.resolve([]))).map((n: any) => n.metadata.name).sort();
+      const run = this.rotations.get(key);
+      if (!run || run.request !== request) {
+        this.rotations.set(key, { request, startedAt: Date.now() });
+        let conditions = withCondition(cp.status.conditions, 'Ready', 'Unknown', `starting [${nodes[0] ?? name}] certificate rotation`, 'Waiting');
+        conditions = withCondition(conditions, 'Reconciled', 'Unknown', '', 'Waiting');
+        await this.server.mergePatch(`${cpPath}/status`, { status: { conditions } });
+        this.record('certificate-rotation-started', { kind: 'v2', cluster: `${ns}/${name}`, testbedCluster: cluster.metadata.labels?.[TESTBED_CLUSTER_LABEL], generation, previousGeneration: cp.status.certificateRotationGeneration ?? 0, services });
+        continue;
+      }
+      if (Date.now() - run.startedAt < 1500) continue; // the nodes take their time
+      this.rotations.delete(key);
+      let conditions = withCondition(cp.status.conditions, 'Ready', 'True');
+      conditions = withCondition(conditions, 'Reconciled', 'True');
+      await this.server.mergePatch(`${cpPath}/status`, { status: { certificateRotationGeneration: generation, conditions } });
+      this.record('certificate-rotation-done', {
+        kind: 'v2', cluster: `${ns}/${name}`, testbedCluster: cluster.metadata.labels?.[TESTBED_CLUSTER_LABEL], generation, services,
+        nodes: nodes.map((node: string) => ({ node, commands: v2RotationPlan(services) })),
+      });
+    }
+  }
+
+  /**
+   * RKE1: for each clusters.management.cattle.io with
+   * spec.rancherKubernetesEngineConfig.rotateCertificates, the cluster
+   * provisioner runs rke's rotation (Updated Unknown); on success it clears the
+   * block from spec (resetRkeConfigFlags) and Updated is True; on failure the
+   * block stays, Updated is False with rke's error, and it retries with
+   * back-off for as long as the block is there. The failure modelled is rke's
+   * "CA Certificate or Key is empty" (pki/services.go) for a cluster whose
+   * state lacks its CA, marked on the test bed with the annotation
+   * testbed.cert-rotation/state-without-ca=true; rotating the CA too
+   * (caCertificates) makes a new one and succeeds.
+   * (rancher/rancher pkg/controllers/management/clusterprovisioner/provisioner.go;
+   * rancher/rke cmd/cert.go, cluster/certificates.go)
+   */
+  private async certificateRotationRke1(): Promise<void> {
+    for (const cluster of await this.server.list('/apis/management.cattle.io/v3/clusters')) {
+      const rke = cluster.spec?.rancherKubernetesEngineConfig;
+      if (!rke) continue;
+      const base = `/apis/management.cattle.io/v3/clusters/${cluster.metadata.name}`;
+      const conditions = cluster.status?.conditions;
+      if (!(conditions ?? []).some((c: any) => c.type === 'Updated')) {
+        await this.server.mergePatch(base, { status: { conditions: withCondition(withCondition(conditions, 'Provisioned', 'True'), 'Updated', 'True') } });
+        continue;
+      }
+      const asked = rke.rotateCertificates;
+      const key = `rke1:${cluster.metadata.name}`;
+      if (!asked) {
+        this.rotations.delete(key);
+        continue;
+      }
+      const request = JSON.stringify(asked);
+      const run = this.rotations.get(key);
+      const testbedCluster = cluster.metadata.labels?.[TESTBED_CLUSTER_LABEL];
+      if (!run || run.request !== request) {
+        this.rotations.set(key, { request, startedAt: Date.now() });
+        await this.server.mergePatch(base, { status: { conditions: withCondition(conditions, 'Updated', 'Unknown') } });
+        this.record('certificate-rotation-started', { kind: 'rke1', cluster: cluster.metadata.name, testbedCluster, caCertificates: asked.caCertificates === true, services: asked.services ?? [] });
+        continue;
+      }
+      if (Date.now() - (run.lastFailure ?? run.startedAt) < 1500) continue;
+      const withoutCa = cluster.metadata.annotations?.['testbed.cert-rotation/state-without-ca'] === 'true';
+      if (withoutCa && asked.caCertificates !== true) {
+        run.lastFailure = Date.now();
+        await this.server.mergePatch(base, { status: { conditions: withCondition(conditions, 'Updated', 'False', 'CA Certificate or Key is empty', 'Error') } });
+        this.record('certificate-rotation-failed', { kind: 'rke1', cluster: cluster.metadata.name, testbedCluster, message: 'CA Certificate or Key is empty' });
+        continue;
+      }
+      this.rotations.delete(key);
+      // rke: with caCertificates a new CA and every service certificate; else the listed services (none: all).
+      const services = asked.caCertificates === true || !(asked.services ?? []).filter(Boolean).length ? ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'] : asked.services;
+      await this.server.mergePatch(base, {
+        metadata: withoutCa ? { annotations: { 'testbed.cert-rotation/state-without-ca': null } } : {},
+        spec: { rancherKubernetesEngineConfig: { rotateCertificates: null } },
+        status: { conditions: withCondition(conditions, 'Updated', 'True') },
+      });
+      this.record('certificate-rotation-done', { kind: 'rke1', cluster: cluster.metadata.name, testbedCluster, caCertificates: asked.caCertificates === true, services });
+    }
+  }
+
   // ---- 6. Fleet's agent import (Force Update) ------------------------------
 
   /**
@@ -605,6 +720,23 @@ function ownerName(pod: any): string | null {
 }
 
 /** The test-bed cluster index an object's testbed.cert-rotation/cluster label names. */
+/** Rancher's planner condition list with `type` set to `status`/`message` (other conditions kept). */
+function withCondition(conditions: any[] | undefined, type: string, status: string, message = '', reason = ''): any[] {
+  const rest = (conditions ?? []).filter((c) => c.type !== type);
+  return [...rest, { type, status, message, reason, lastUpdateTime: new Date().toISOString() }];
+}
+
+/**
+ * The commands Rancher's planner has a node run for an RKE2 certificate rotation
+ * (rancher/rancher pkg/capr/planner/certificaterotation.go, rotateCertificatesPlan):
+ * server nodes stop rke2-server, `rke2 certificate rotate` with one -s per service,
+ * restart; worker-only nodes restart rke2-agent. The test bed's fake nodes carry
+ * every role, so each is a server node.
+ */
+function v2RotationPlan(services: string[]): string[] {
+  return ['systemctl stop rke2-server', ['rke2 certificate rotate', ...services.map((s) => `-s ${s}`)].join(' '), 'systemctl restart rke2-server'];
+}
+
 function testbedIndex(obj: any): number | undefined {
   const m = /^testbed-(\d+)$/.exec(obj.metadata.labels?.[TESTBED_CLUSTER_LABEL] ?? '');
   return m ? Number(m[1]) : undefined;
