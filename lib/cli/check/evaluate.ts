@@ -76,8 +76,9 @@ export function checkCertificate(found: FoundCertificate, now: Date, thresholds:
  * subjectKeyIdentifier is the certificate's authorityKeyIdentifier. When
  * several copies of that CA were found (`ca.crt` and every kubeconfig's
  * `certificate-authority-data`), a plain certificate file (a name without
- * `:`) wins over a kubeconfig or secret field, the same source over another,
- * then the first by source and name.
+ * `:`) wins over a kubeconfig or secret field, a file's first certificate
+ * over a bundle's later ones, the same source over another, then the first
+ * by source and name.
  * Self-signed certificates and certificates whose CA was not checked get null.
  */
 export function linkIssuers(found: readonly FoundCertificate[]): Array<CheckedCertificate['signedBy']> {
@@ -95,17 +96,15 @@ export function linkIssuers(found: readonly FoundCertificate[]): Array<CheckedCe
   return found.map((c) => {
     if (c.facts.selfSigned) return null;
     const candidates = (cas.get(c.facts.issuer.toLowerCase()) ?? []).filter((ca) => ca !== c && keyIdsMatch(ca.facts, c.facts));
-    const ca =
-      candidates.find((x) => rank(x) === 0 && x.source === c.source) ??
-      candidates.find((x) => rank(x) === 0) ??
-      candidates.find((x) => x.source === c.source) ??
-      candidates[0];
+    const best = candidates.length > 0 ? rank(candidates[0]) : 0;
+    const ca = candidates.find((x) => rank(x) === best && x.source === c.source) ?? candidates[0];
     return ca ? { name: ca.name, source: ca.source } : null;
   });
 }
 
+/** 0 for the first certificate of a plain file (`ca.crt#1`), then later ones of bundles, then kubeconfig and secret fields. */
 function rank(c: FoundCertificate): number {
-  return c.name.includes(':') ? 1 : 0;
+  return (c.name.includes(':') ? 2 : 0) + (c.name.endsWith('#1') ? 0 : 1);
 }
 
 function keyIdsMatch(ca: CertificateFacts, leaf: CertificateFacts): boolean {

@@ -16,7 +16,7 @@
 import { promises as fsp, Dirent } from 'fs';
 import * as path from 'path';
 import { emptyResult, mergeResults, SourceError, SourceResult } from '../model';
-import { FileJob, ioReason, scanFileSync } from './read-file';
+import { FileJob, ioReason, rootedPath, scanFileSync } from './read-file';
 
 export { ioReason, MAX_FILE_BYTES } from './read-file';
 
@@ -143,15 +143,18 @@ async function walk(spec: PathSpec, source: string): Promise<WalkResult> {
           subdirs.push([file, name]);
         }
       } else if (entry.isSymbolicLink()) {
+        // In a tree copied off a node (--root), an absolute link (the kubelet's kubelet-client-current.pem
+        // links to /var/lib/kubelet/pki/kubelet-client-<time>.pem) points into the node, so below the root.
+        const resolved = root ? rootedPath(root, path.relative(root, file)) : file;
         let target;
         try {
-          target = await fsp.stat(file);
+          target = await fsp.stat(resolved);
         } catch (err) {
           out.skipped.push({ name: file, source, reason: `not a certificate (broken symbolic link: ${ioReason(err)})` });
           continue;
         }
         if (target.isFile()) {
-          out.jobs.push({ file, name, source, root });
+          out.jobs.push({ file: resolved, name, source, root });
         } else if (target.isDirectory()) {
           out.skipped.push({ name: file, source, reason: 'symbolic link to a directory, not followed' });
         } else {

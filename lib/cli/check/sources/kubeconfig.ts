@@ -17,7 +17,7 @@ import * as path from 'path';
 import { parse as parseYaml } from 'yaml';
 import { extractCertificates } from '../extract';
 import { emptyResult, mergeResults, SourceResult } from '../model';
-import { ioReason } from './read-file';
+import { ioReason, rootedPath } from './read-file';
 
 interface Field {
   /** `users` or `clusters`. */
@@ -124,7 +124,7 @@ export function extractKubeconfig(text: string, origin: KubeconfigOrigin): Sourc
       const ref = body[field.fileKey];
       if (typeof ref === 'string' && ref.trim() !== '') {
         const name = `${prefix}${field.list}/${entryName}:${field.fileKey}`;
-        const target = path.isAbsolute(ref) && origin.root ? path.join(origin.root, ref) : path.resolve(baseDir, ref);
+        const target = path.isAbsolute(ref) && origin.root ? rootedPath(origin.root, ref) : path.resolve(baseDir, ref);
         let content: Buffer;
         try {
           content = fs.readFileSync(target);

@@ -110,7 +110,7 @@ export const PRESET_NAMES: readonly string[] = Object.keys(PRESETS);
  */
 export function presetPaths(names: readonly string[], root?: string): PathSpec[] {
   const out: PathSpec[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (const name of names) {
     const preset = Object.prototype.hasOwnProperty.call(PRESETS, name) ? PRESETS[name] : undefined;
     if (!preset) {
@@ -119,8 +119,13 @@ export function presetPaths(names: readonly string[], root?: string): PathSpec[]
     for (const loc of preset.locations) {
       const p = root ? path.join(root, loc.path) : loc.path;
       const key = `${p}\0${loc.recursive}\0${loc.match ?? ''}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      const at = seen.get(key);
+      if (at !== undefined) {
+        // Named by two presets: required if either requires it (rke2-agent's main directory is optional for rke2-server).
+        if (!loc.optional) out[at] = { ...out[at], optional: false };
+        continue;
+      }
+      seen.set(key, out.length);
       out.push({ path: p, recursive: loc.recursive, optional: loc.optional, ...(loc.match ? { match: loc.match } : {}), ...(root ? { root } : {}) });
     }
   }

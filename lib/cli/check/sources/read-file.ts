@@ -64,6 +64,25 @@ export function scanFileSync(job: FileJob): SourceResult {
   return extractCertificates(content, { name: job.name, source: job.source, file: job.file, field: path.basename(job.file), expectCertificate: namedLikeCertificate(base) });
 }
 
+/**
+ * An absolute path of a node, below `root` (a tree copied off the node),
+ * following symbolic links whose targets are absolute (the kubelet's
+ * `kubelet-client-current.pem`) below `root` too.
+ */
+export function rootedPath(root: string, nodePath: string): string {
+  let p = path.join(root, nodePath);
+  for (let hops = 0; hops < 8; hops++) {
+    let link: string;
+    try {
+      link = fs.readlinkSync(p);
+    } catch {
+      return p; // not a link (or missing: the caller's read says so)
+    }
+    p = path.isAbsolute(link) ? path.join(root, link) : path.resolve(path.dirname(p), link);
+  }
+  return p;
+}
+
 /** `.crt`, `.cer`, `.der`, and `.pem` unless the name says key (`kube-ca-key.pem`). */
 export function namedLikeCertificate(base: string): boolean {
   return /\.(crt|cer|der)$/i.test(base) || (/\.pem$/i.test(base) && !/key/i.test(base));
