@@ -7,7 +7,7 @@
  * Every function returns undefined for what it does not understand; callers
  * then fall back to Node's `X509Certificate` getters, which give the same
  * values (test/unit/cli/check-der.test.ts compares both on RSA, RSA-PSS,
- * ECDSA, Ed25519, Ed448 and DSA certificates).
+ * ECDSA, Ed25519 and Ed448 certificates; other key types take Node's getters).
  */
 
 /** One DER TLV: where its content starts and ends. */
