@@ -20,7 +20,10 @@
  *    context, testbed-1), then deletes the secrets and the namespace.
  *
  * Prints numbers only; asserts nothing. The targets: < 5 s and < 300 MB for
- * 10,000 files on 2 cores.
+ * 10,000 files on 2 cores, and for the distinct certificates within 1.2x of a
+ * bare loop (walk, readFileSync, new X509Certificate per file) that the same
+ * run measures on the same tree: wall and CPU time are both printed, CPU time
+ * being the steadier on a shared machine.
  */
 import { execFileSync, spawn } from 'child_process';
 import * as crypto from 'crypto';
@@ -34,6 +37,8 @@ const BIN = path.join(REPO, 'bin/cert-rotation.js');
 
 interface Measured {
   seconds: number;
+  /** User + system CPU time of the process: steadier than wall time on a shared machine. */
+  cpuSeconds: number;
   rssMb: number;
   code: number;
   stdoutBytes: number;
@@ -122,13 +127,16 @@ function distinctCertificate(template: Buffer, caKey: crypto.KeyObject): string 
 }
 
 /** Runs the CLI, timing it and reading its peak RSS (/usr/bin/time -v, else a preload that reports resourceUsage). */
-function measure(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
+function measure(args: string[], env: NodeJS.ProcessEnv = process.env, program: string[] = [BIN]): Promise<Measured> {
   const useTime = fs.existsSync('/usr/bin/time');
   const preload = path.join(os.tmpdir(), `bench-check-rss-${process.pid}.js`);
   if (!useTime) {
-    fs.writeFileSync(preload, "process.on('exit', () => process.stderr.write(`\\nBENCH_MAX_RSS_KB=${process.resourceUsage().maxRSS}\\n`));\n");
+    fs.writeFileSync(
+      preload,
+      "process.on('exit', () => { const u = process.resourceUsage(); process.stderr.write(`\\nBENCH_MAX_RSS_KB=${u.maxRSS}\\nBENCH_CPU_US=${u.userCPUTime + u.systemCPUTime}\\n`); });\n",
+    );
   }
-  const [cmd, cmdArgs] = useTime ? ['/usr/bin/time', ['-v', process.execPath, BIN, ...args]] : [process.execPath, ['--require', preload, BIN, ...args]];
+  const [cmd, cmdArgs] = useTime ? ['/usr/bin/time', ['-v', process.execPath, ...program, ...args]] : [process.execPath, ['--require', preload, ...program, ...args]];
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(cmd, cmdArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -140,6 +148,9 @@ function measure(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const kb = useTime ? /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] : /BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1];
+      const cpuSeconds = useTime
+        ? Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN)
+        : Number(/BENCH_CPU_US=(\d+)/.exec(stderr)?.[1] ?? NaN) / 1e6;
       const stdout = Buffer.concat(out).toString('utf8');
       let certificates = -1;
       try {
@@ -148,7 +159,7 @@ function measure(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<
         process.stderr.write(`the CLI did not print JSON (exit ${code}); stderr:\n${stderr.slice(0, 2000)}\n`);
       }
       if (!useTime) fs.rmSync(preload, { force: true });
-      resolve({ seconds, rssMb: kb ? Number(kb) / 1024 : NaN, code: code ?? -1, stdoutBytes: stdout.length, certificates });
+      resolve({ seconds, cpuSeconds, rssMb: kb ? Number(kb) / 1024 : NaN, code: code ?? -1, stdoutBytes: stdout.length, certificates });
     });
   });
 }
@@ -174,15 +185,34 @@ async function benchFiles(count: number): Promise<void> {
       const pem = i % 10 === 0 ? fs.readFileSync(samples.files[(i / 10) % samples.files.length], 'utf8') : distinctCertificate(samples.leafTemplates[i % samples.leafTemplates.length], samples.caKey);
       fs.writeFileSync(path.join(dirOf(distinct, i), `cert-${i}.crt`), pem);
     }
-    report(`check ${count} files (distinct certificates)`, await measure(['check', distinct, '--output', 'json']));
+    // The floor: walk, read each file and decode it with new X509Certificate, nothing else (same run, same tree, same node).
+    const bare = await measure([distinct], process.env, ['-e', BARE_LOOP]);
+    report(`bare read + new X509Certificate loop, ${count} files`, bare);
+    const check = await measure(['check', distinct, '--output', 'json']);
+    report(`check ${count} files (distinct certificates)`, check);
+    console.log(
+      `  check / bare: ${(check.seconds / bare.seconds).toFixed(2)}x wall, ${(check.cpuSeconds / bare.cpuSeconds).toFixed(2)}x CPU (target: within 1.2x)`,
+    );
     console.log(`  (${os.cpus().length} CPUs, node ${process.version}, OpenSSL ${process.versions.openssl})`);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
 }
 
+/**
+ * The bare loop, run as its own node process like the CLI: readdir (recursive),
+ * readFileSync and new X509Certificate per file; prints {"certificates": [...]} with one entry per file.
+ */
+const BARE_LOOP = `
+const fs = require('fs'), path = require('path'), { X509Certificate } = require('crypto');
+const out = [];
+const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else { new X509Certificate(fs.readFileSync(p)); out.push(0); } } };
+walk(process.argv[1]);
+process.stdout.write(JSON.stringify({ certificates: out }));
+`;
+
 function report(label: string, m: Measured): void {
-  console.log(`${label}: ${m.seconds.toFixed(2)} s, peak RSS ${Math.round(m.rssMb)} MB`);
+  console.log(`${label}: ${m.seconds.toFixed(2)} s (CPU ${m.cpuSeconds.toFixed(2)} s), peak RSS ${Math.round(m.rssMb)} MB`);
   console.log(`  (${m.certificates} certificates, ${(m.stdoutBytes / 1024 / 1024).toFixed(1)} MB of JSON, exit ${m.code})`);
 }
 

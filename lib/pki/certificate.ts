@@ -179,7 +179,8 @@ function fromDer(der: Buffer, file: string, field: string, which: string): Certi
   };
 }
 
-function isSelfSigned(x509: X509Certificate): boolean {
+/** True when the certificate names itself as issuer and its own key verifies its signature. */
+export function isSelfSigned(x509: X509Certificate): boolean {
   try {
     return x509.checkIssued(x509) && x509.verify(x509.publicKey);
   } catch {
@@ -189,14 +190,15 @@ function isSelfSigned(x509: X509Certificate): boolean {
 }
 
 /** Node prints names one RDN per line (`C=US\nCN=x`), escaped per RFC 2253; join them on one line. */
-function formatName(name: string | undefined): string {
+export function formatName(name: string | undefined): string {
   return (name ?? '')
     .split('\n')
     .filter((rdn) => rdn !== '')
     .join(', ');
 }
 
-function commonName(name: string | undefined): string | undefined {
+/** The last CN of a name as Node prints it, unescaped. */
+export function commonName(name: string | undefined): string | undefined {
   const rdns = (name ?? '').split('\n').flatMap((line) => line.split(' + '));
   let cn: string | undefined;
   for (const rdn of rdns) {
@@ -217,7 +219,7 @@ function unescapeRdnValue(value: string): string {
  * Reads Node's subjectAltName text: `DNS:a, DNS:"quoted, value", IP Address:10.0.0.1`.
  * Values that need escaping are JSON strings (Node ≥ 17.3).
  */
-function parseSubjectAltName(san: string | undefined): { dnsNames: string[]; ipAddresses: string[] } {
+export function parseSubjectAltName(san: string | undefined): { dnsNames: string[]; ipAddresses: string[] } {
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
   const text = san ?? '';

@@ -4,7 +4,7 @@
  */
 import { checkValidity } from '../../pki/validity';
 import { ExitCode } from '../io';
-import type { CertificateStatus, CheckedCertificate, CheckReport, FoundCertificate, SourceResult } from './model';
+import type { CertificateFacts, CertificateStatus, CheckedCertificate, CheckReport, FoundCertificate, InvalidCertificate, SourceResult } from './model';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -45,8 +45,8 @@ export function daysLeft(notAfter: Date, now: Date): number {
   return Math.floor((notAfter.getTime() - now.getTime()) / DAY_MS);
 }
 
-/** The report row of one certificate. */
-export function checkCertificate(found: FoundCertificate, now: Date, thresholds: Thresholds): CheckedCertificate {
+/** The report row of one certificate; `signedBy` is filled in by {@link linkIssuers}. */
+export function checkCertificate(found: FoundCertificate, now: Date, thresholds: Thresholds, signedBy: CheckedCertificate['signedBy'] = null): CheckedCertificate {
   const info = found.facts;
   return {
     name: found.name,
@@ -65,7 +65,50 @@ export function checkCertificate(found: FoundCertificate, now: Date, thresholds:
     sha256Fingerprint: info.sha256Fingerprint,
     dnsNames: [...info.dnsNames],
     ipAddresses: [...info.ipAddresses],
+    signedBy,
   };
+}
+
+/**
+ * For each certificate, the CA certificate among `found` that signed it:
+ * a CA whose subject is the certificate's issuer (compared without case, as
+ * OpenSSL compares names) and, when both carry key identifiers, whose
+ * subjectKeyIdentifier is the certificate's authorityKeyIdentifier. When
+ * several copies of that CA were found (`ca.crt` and every kubeconfig's
+ * `certificate-authority-data`), a plain certificate file (a name without
+ * `:`) wins over a kubeconfig or secret field, a file's first certificate
+ * over a bundle's later ones, the same source over another, then the first
+ * by source and name.
+ * Self-signed certificates and certificates whose CA was not checked get null.
+ */
+export function linkIssuers(found: readonly FoundCertificate[]): Array<CheckedCertificate['signedBy']> {
+  const cas = new Map<string, FoundCertificate[]>();
+  for (const c of found) {
+    if (!c.facts.isCA) continue;
+    const key = c.facts.subject.toLowerCase();
+    const list = cas.get(key);
+    if (list) list.push(c);
+    else cas.set(key, [c]);
+  }
+  for (const list of cas.values()) {
+    list.sort((a, b) => rank(a) - rank(b) || (a.source < b.source ? -1 : a.source > b.source ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  return found.map((c) => {
+    if (c.facts.selfSigned) return null;
+    const candidates = (cas.get(c.facts.issuer.toLowerCase()) ?? []).filter((ca) => ca !== c && keyIdsMatch(ca.facts, c.facts));
+    const best = candidates.length > 0 ? rank(candidates[0]) : 0;
+    const ca = candidates.find((x) => rank(x) === best && x.source === c.source) ?? candidates[0];
+    return ca ? { name: ca.name, source: ca.source } : null;
+  });
+}
+
+/** 0 for the first certificate of a plain file (`ca.crt#1`), then later ones of bundles, then kubeconfig and secret fields. */
+function rank(c: FoundCertificate): number {
+  return (c.name.includes(':') ? 2 : 0) + (c.name.endsWith('#1') ? 0 : 1);
+}
+
+function keyIdsMatch(ca: CertificateFacts, leaf: CertificateFacts): boolean {
+  return ca.subjectKeyId === undefined || leaf.authorityKeyId === undefined || ca.subjectKeyId === leaf.authorityKeyId;
 }
 
 /** Soonest notAfter first; ties by source, then name (`#2` before `#10`). */
@@ -108,12 +151,18 @@ export function sortCertificates(rows: CheckedCertificate[]): CheckedCertificate
  *
  * Exit codes: 3 when any source could not be read (the table is still
  * printed: a partial view must not pass as a green run), else 2 when a
- * certificate is `crit`, `expired` or `notYetValid`, else 1 when one is
- * `warn`, else 0.
+ * certificate is `crit`, `expired` or `notYetValid` or a file that should
+ * hold a certificate is corrupt (`invalid`), else 1 when one is `warn`, else 0.
  */
 export function buildReport(found: SourceResult, now: Date, thresholds: Thresholds): CheckReport {
-  const certificates = sortCertificates(found.certificates.map((c) => checkCertificate(c, now, thresholds)));
-  const count = (s: CertificateStatus) => certificates.filter((c) => c.status === s).length;
+  const issuers = linkIssuers(found.certificates);
+  const certificates = sortCertificates(found.certificates.map((c, i) => checkCertificate(c, now, thresholds, issuers[i])));
+  const invalid: InvalidCertificate[] = found.invalid
+    .map((i) => ({ name: i.name, source: i.source, file: i.file, status: 'invalid' as const, message: i.message }))
+    .sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const counts = new Map<CertificateStatus, number>();
+  for (const c of certificates) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
+  const count = (s: CertificateStatus) => counts.get(s) ?? 0;
   const summary = {
     total: certificates.length,
     ok: count('ok'),
@@ -121,6 +170,7 @@ export function buildReport(found: SourceResult, now: Date, thresholds: Threshol
     crit: count('crit'),
     expired: count('expired'),
     notYetValid: count('notYetValid'),
+    invalid: invalid.length,
     skipped: found.skipped.length,
     errors: found.errors.length,
   };
@@ -129,7 +179,7 @@ export function buildReport(found: SourceResult, now: Date, thresholds: Threshol
   if (found.errors.length > 0) {
     status = 'error';
     exitCode = ExitCode.ERROR;
-  } else if (summary.crit + summary.expired + summary.notYetValid > 0) {
+  } else if (summary.crit + summary.expired + summary.notYetValid + summary.invalid > 0) {
     status = 'crit';
     exitCode = ExitCode.CRIT;
   } else if (summary.warn > 0) {
@@ -146,6 +196,7 @@ export function buildReport(found: SourceResult, now: Date, thresholds: Threshol
     exitCode,
     summary,
     certificates,
+    invalid,
     skipped: [...found.skipped],
     errors: [...found.errors],
   };

@@ -1,25 +1,40 @@
 /**
  * Turns the raw content of a file, secret key or kubeconfig field into
- * certificates, a "skipped" note (not a certificate) or an error (looks like a
- * certificate but cannot be read).
+ * certificates, a "skipped" note (not a certificate), or an "invalid" finding
+ * (should hold a certificate, and what it holds cannot be read).
  */
+import * as crypto from 'crypto';
 import { X509Certificate } from 'crypto';
-import { CertificateInfo, parseCertificate, parseCertificates } from '../../pki/certificate';
+import {
+  CertificateInfo,
+  commonName,
+  describeKeyType,
+  formatName,
+  isSelfSigned,
+  parseCertificate,
+  parseCertificates,
+  parseSubjectAltName,
+} from '../../pki/certificate';
 import { CertificateInputError } from '../../pki/errors';
 import { splitPem } from '../../pki/pem';
+import { authorityKeyIdOf, isCaOf, keyTypeOf, readDerFields, subjectKeyIdOf } from './der';
 import type { CertificateFacts, FoundCertificate, SourceResult } from './model';
 
 const BEGIN_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
+const END_CERTIFICATE = '-----END CERTIFICATE-----';
+/** Any PEM label that holds a certificate, for "should this be a certificate". */
+const CERTIFICATE_MARKER = /-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----/;
 const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 /** DER certificates are small; larger binary files are not tried as DER. */
 const MAX_DER_BYTES = 64 * 1024;
 /** PEM labels of plain X.509 certificates, as `lib/pki` reads them. */
 const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE']);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
- * Parsed certificates by canonical PEM. The same certificate turns up many
+ * Parsed certificates by their base64 text. The same certificate turns up many
  * times (the CA in every bundle, `ca.crt` in every TLS secret, a node's CA in
- * each kubeconfig), and OpenSSL 3.0 takes ~0.3 ms to decode one; facts are a
+ * each kubeconfig), and OpenSSL 3.0 takes ~0.25 ms to decode one; facts are a
  * pure function of the bytes, so each distinct certificate is parsed once.
  */
 const parsed = new Map<string, CertificateFacts>();
@@ -36,64 +51,131 @@ export interface ContentOrigin {
   readonly file: string;
   /** The field: the file's base name, a secret's data key or a kubeconfig field. */
   readonly field: string;
+  /**
+   * Whether the content must be a certificate (a `.crt` file, a kubeconfig's
+   * `client-certificate-data`): then content that is no certificate at all
+   * (empty, a key, random bytes, bad DER) is invalid instead of skipped.
+   * Content with a `-----BEGIN CERTIFICATE-----` line is always expected to
+   * be one. @default false
+   */
+  readonly expectCertificate?: boolean;
 }
 
 /**
  * Reads every certificate of `content`, in order, named `<origin.name>#1`, `#2`, …
  *
- * - PEM with one or more CERTIFICATE blocks (LF or CRLF): the certificates; a
- *   block that cannot be parsed makes the whole item an error.
+ * - PEM with one or more CERTIFICATE blocks (LF or CRLF), other blocks (keys)
+ *   ignored: the certificates; a block that cannot be read makes the item invalid.
  * - a single DER certificate: that certificate.
- * - anything else (private keys, kubeconfigs, JSON, binary): skipped, with the
- *   reason; the content itself never appears in the result.
+ * - anything else (private keys, JSON, binary): skipped with the reason, or
+ *   invalid when {@link ContentOrigin.expectCertificate}; the content itself
+ *   never appears in the result.
  */
 export function extractCertificates(content: Buffer | string, origin: ContentOrigin): SourceResult {
   const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-  if (buf.includes(BEGIN_CERTIFICATE)) {
+  const text = buf.length <= MAX_DER_BYTES * 128 ? buf.toString('latin1') : '';
+  if (CERTIFICATE_MARKER.test(text)) {
+    let facts: CertificateFacts[];
     try {
-      const certificates: FoundCertificate[] = parsePem(buf, origin).map((facts, i) => ({
-        name: `${origin.name}#${i + 1}`,
-        source: origin.source,
-        facts,
-      }));
-      return { certificates, skipped: [], errors: [] };
+      facts = fastPem(text) ?? parsePem(buf, origin);
     } catch (err) {
-      return { certificates: [], skipped: [], errors: [{ source: origin.source, message: describeParseError(err, origin) }] };
+      return invalid(origin, describeParseError(err, origin));
+    }
+    return found(facts, origin);
+  }
+  if (looksLikeDer(buf)) {
+    try {
+      return found([factsOfDer(buf, origin)], origin);
+    } catch (err) {
+      if (origin.expectCertificate) {
+        return invalid(origin, `${origin.file}: ${origin.field} is binary but not a valid DER certificate (${(err as Error).message.split('\n')[0]}). Fix: export the certificate again in PEM format.`);
+      }
+      // Not a certificate: reported as skipped below.
     }
   }
-  const der = derCertificate(buf);
-  if (der) {
-    return extractCertificates(toPem(der), origin);
-  }
-  const text = buf.subarray(0, 64 * 1024).toString('latin1');
-  const reason = PRIVATE_KEY.test(text)
-    ? 'not a certificate (private key)'
-    : text.includes('-----BEGIN PUBLIC KEY-----') || text.includes('-----BEGIN RSA PUBLIC KEY-----')
-      ? 'not a certificate (public key)'
-      : text.includes('-----BEGIN CERTIFICATE REQUEST-----') || text.includes('-----BEGIN NEW CERTIFICATE REQUEST-----')
-        ? 'not a certificate (certificate request)'
+  const head = text.slice(0, 64 * 1024);
+  const what = PRIVATE_KEY.test(head)
+    ? 'private key'
+    : head.includes('-----BEGIN PUBLIC KEY-----') || head.includes('-----BEGIN RSA PUBLIC KEY-----')
+      ? 'public key'
+      : head.includes('-----BEGIN CERTIFICATE REQUEST-----') || head.includes('-----BEGIN NEW CERTIFICATE REQUEST-----')
+        ? 'certificate request'
         : buf.length === 0
-          ? 'not a certificate (empty)'
-          : 'not a certificate';
-  return { certificates: [], skipped: [{ name: origin.file, source: origin.source, reason }], errors: [] };
+          ? 'empty'
+          : undefined;
+  if (origin.expectCertificate) {
+    const holds = what === 'empty' ? 'is empty' : what ? `holds a ${what}, no certificate` : 'holds no certificate (neither PEM nor DER)';
+    return invalid(origin, `${origin.file}: ${origin.field} ${holds}. Fix: write the certificate (PEM, -----BEGIN CERTIFICATE-----) into it again, e.g. from a backup, or renew it.`);
+  }
+  const reason = what ? `not a certificate (${what})` : 'not a certificate';
+  return { certificates: [], skipped: [{ name: origin.file, source: origin.source, reason }], errors: [], invalid: [] };
 }
 
-/** The certificates of PEM text, in order, each parsed once per process (see {@link parsed}). */
+function found(facts: CertificateFacts[], origin: ContentOrigin): SourceResult {
+  const certificates: FoundCertificate[] = new Array(facts.length);
+  for (let i = 0; i < facts.length; i++) {
+    certificates[i] = { name: `${origin.name}#${i + 1}`, source: origin.source, facts: facts[i] };
+  }
+  return { certificates, skipped: [], errors: [], invalid: [] };
+}
+
+function invalid(origin: ContentOrigin, message: string): SourceResult {
+  return { certificates: [], skipped: [], errors: [], invalid: [{ name: origin.name, source: origin.source, file: origin.file, message }] };
+}
+
+/**
+ * The common case without `lib/pki`'s line-by-line PEM reader: every
+ * `-----BEGIN CERTIFICATE-----` directly followed (after base64 and line
+ * breaks) by its `-----END CERTIFICATE-----`. Returns undefined for anything
+ * else (headers, other labels inside, bad base64, a DER value that does not
+ * parse): the strict reader then takes over and explains what is wrong.
+ */
+function fastPem(text: string): CertificateFacts[] | undefined {
+  if (text.includes('-----BEGIN X509 CERTIFICATE') || text.includes('-----BEGIN TRUSTED CERTIFICATE')) return undefined;
+  const out: CertificateFacts[] = [];
+  let at = text.indexOf(BEGIN_CERTIFICATE);
+  while (at >= 0) {
+    const bodyStart = at + BEGIN_CERTIFICATE.length;
+    const end = text.indexOf('-----', bodyStart);
+    if (end < 0 || !text.startsWith(END_CERTIFICATE, end)) return undefined;
+    const b64 = text.slice(bodyStart, end).replace(/[\r\n\t ]+/g, '');
+    if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) return undefined;
+    let facts = parsed.get(b64);
+    if (!facts) {
+      try {
+        facts = leanFacts(Buffer.from(b64, 'base64'));
+      } catch {
+        return undefined;
+      }
+      remember(b64, facts);
+    }
+    out.push(facts);
+    at = text.indexOf(BEGIN_CERTIFICATE, end + END_CERTIFICATE.length);
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+function remember(key: string, facts: CertificateFacts): void {
+  if (parsed.size >= PARSED_LIMIT) parsed.clear();
+  parsed.set(key, facts);
+}
+
+/** The certificates of PEM text, in order, through `lib/pki`'s strict reader (which names what is wrong). */
 function parsePem(buf: Buffer, origin: ContentOrigin): CertificateFacts[] {
   const blocks = splitPem(buf, origin.file, origin.field).filter((b) => CERTIFICATE_LABELS.has(b.label));
   const out: CertificateFacts[] = [];
   for (const block of blocks) {
-    let facts = parsed.get(block.text);
+    const key = block.der.toString('base64');
+    let facts = parsed.get(key);
     if (!facts) {
       try {
-        facts = factsOf(parseCertificate(block.der, origin.file, origin.field));
-      } catch (err) {
-        // Parse the whole file again for lib/pki's message naming the block and its line; it throws.
+        facts = leanFacts(block.der);
+      } catch {
+        // lib/pki's message names the block and its line; it throws.
         parseCertificates(buf, origin.file, origin.field);
-        throw err;
+        facts = factsOf(parseCertificate(block.der, origin.file, origin.field));
       }
-      if (parsed.size >= PARSED_LIMIT) parsed.clear();
-      parsed.set(block.text, facts);
+      remember(key, facts);
     }
     out.push(facts);
   }
@@ -102,6 +184,67 @@ function parsePem(buf: Buffer, origin: ContentOrigin): CertificateFacts[] {
     return parseCertificates(buf, origin.file, origin.field).map(factsOf);
   }
   return out;
+}
+
+function factsOfDer(der: Buffer, origin: ContentOrigin): CertificateFacts {
+  const key = der.toString('base64');
+  let facts = parsed.get(key);
+  if (!facts) {
+    try {
+      facts = leanFacts(der);
+    } catch {
+      facts = factsOf(parseCertificate(der, origin.file, origin.field));
+    }
+    remember(key, facts);
+  }
+  return facts;
+}
+
+const sha256Hex: (der: Buffer) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (der) => (crypto as unknown as { hash(alg: string, data: Buffer, enc: string): string }).hash('sha256', der, 'hex')
+    : (der) => crypto.createHash('sha256').update(der).digest('hex');
+
+/**
+ * The facts of one DER certificate with one OpenSSL decode: names and SANs
+ * from Node's getters (formatted as `lib/pki` formats them), the rest from
+ * the DER (./der.ts); the key's details only when the DER reader does not
+ * know the key type, the signature only for certificates naming themselves
+ * as issuer.
+ *
+ * @throws Error when OpenSSL cannot decode the certificate, or its DER is not as RFC 5280 lays it out
+ */
+export function leanFacts(der: Buffer): CertificateFacts {
+  const x509 = new X509Certificate(der);
+  const fields = readDerFields(der);
+  if (!fields) {
+    throw new Error('unusual DER layout');
+  }
+  const subjectText = x509.subject;
+  const issuerText = x509.issuer;
+  const subject = formatName(subjectText);
+  const issuer = formatName(issuerText);
+  const cn = commonName(subjectText);
+  const { dnsNames, ipAddresses } = parseSubjectAltName(x509.subjectAltName);
+  const subjectKeyId = subjectKeyIdOf(der, fields);
+  const authorityKeyId = authorityKeyIdOf(der, fields);
+  return {
+    subject,
+    ...(cn !== undefined ? { subjectCommonName: cn } : {}),
+    issuer,
+    serialNumber: fields.serialNumber,
+    notBefore: fields.notBefore,
+    notAfter: fields.notAfter,
+    sha256Fingerprint: sha256Hex(der),
+    dnsNames,
+    ipAddresses,
+    isCA: isCaOf(der, fields) ?? x509.ca,
+    // X509_check_issued compares names case-insensitively; only then is the signature worth checking.
+    selfSigned: subject.toLowerCase() === issuer.toLowerCase() ? isSelfSigned(x509) : false,
+    keyType: keyTypeOf(der, fields) ?? describeKeyType(x509.publicKey),
+    ...(subjectKeyId !== undefined ? { subjectKeyId } : {}),
+    ...(authorityKeyId !== undefined ? { authorityKeyId } : {}),
+  };
 }
 
 /** The facts of a parsed certificate; drops the X509Certificate object, DER and PEM. */
@@ -130,26 +273,7 @@ function describeParseError(err: unknown, origin: ContentOrigin): string {
   return `${origin.file}: ${origin.field} holds a certificate that cannot be parsed (${why}). Fix: export the certificate again in PEM format.`;
 }
 
-/** The buffer itself when it is exactly one DER certificate, else undefined. */
-function derCertificate(buf: Buffer): Buffer | undefined {
-  if (buf.length < 64 || buf.length > MAX_DER_BYTES || buf[0] !== 0x30 || buf[1] < 0x81 || buf[1] > 0x83) {
-    return undefined;
-  }
-  try {
-    new X509Certificate(buf);
-    return buf;
-  } catch {
-    // Not DER, or not a certificate: the caller reports the file as skipped.
-    return undefined;
-  }
-}
-
-function toPem(der: Buffer): string {
-  const b64 = der.toString('base64');
-  const lines = ['-----BEGIN CERTIFICATE-----'];
-  for (let i = 0; i < b64.length; i += 64) {
-    lines.push(b64.slice(i, i + 64));
-  }
-  lines.push('-----END CERTIFICATE-----', '');
-  return lines.join('\n');
+/** Whether the buffer could be one DER certificate (a SEQUENCE with a long-form length). */
+function looksLikeDer(buf: Buffer): boolean {
+  return buf.length >= 64 && buf.length <= MAX_DER_BYTES && buf[0] === 0x30 && buf[1] >= 0x81 && buf[1] <= 0x83;
 }

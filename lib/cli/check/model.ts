@@ -7,7 +7,12 @@ import type { CertificateInfo } from '../../pki/certificate';
  * without the Node X509Certificate object, DER and PEM, so that thousands can
  * be held (and passed between worker threads) cheaply.
  */
-export type CertificateFacts = Omit<CertificateInfo, 'pem' | 'der' | 'x509'>;
+export type CertificateFacts = Omit<CertificateInfo, 'pem' | 'der' | 'x509'> & {
+  /** The subjectKeyIdentifier (lowercase hex), when the certificate has one: links a CA to what it signed. */
+  readonly subjectKeyId?: string;
+  /** The authorityKeyIdentifier's keyIdentifier (lowercase hex), when the certificate has one. */
+  readonly authorityKeyId?: string;
+};
 
 /** A certificate found by a source, before it is judged against the thresholds. */
 export interface FoundCertificate {
@@ -33,6 +38,23 @@ export interface SkippedItem {
   readonly reason: string;
 }
 
+/**
+ * Something that should hold a certificate and does not hold a readable one:
+ * a truncated PEM block, garbage after `-----BEGIN CERTIFICATE-----`, bad
+ * DER, an empty `.crt`, a kubeconfig's `client-certificate-data` that is not
+ * a certificate. A finding like an expired certificate (critical, exit 2),
+ * not a failure of the tool.
+ */
+export interface InvalidItem {
+  /** The report name, as a certificate of that file or field would be named, without `#N`. */
+  readonly name: string;
+  readonly source: string;
+  /** The file (or secret, or kubeconfig field) the content came from. */
+  readonly file: string;
+  /** A sentence naming the file, what is wrong and the fix; never the content. */
+  readonly message: string;
+}
+
 /** A source, or part of one, that could not be read: the run exits 3. */
 export interface SourceError {
   /** The source, as `kind:location`. */
@@ -46,11 +68,13 @@ export interface SourceResult {
   readonly certificates: FoundCertificate[];
   readonly skipped: SkippedItem[];
   readonly errors: SourceError[];
+  /** Files and fields that should hold a certificate and are corrupt. */
+  readonly invalid: InvalidItem[];
 }
 
 /** An empty result, to append to. */
 export function emptyResult(): SourceResult {
-  return { certificates: [], skipped: [], errors: [] };
+  return { certificates: [], skipped: [], errors: [], invalid: [] };
 }
 
 /** Appends `more` to `into` and returns `into`. */
@@ -59,6 +83,7 @@ export function mergeResults(into: SourceResult, more: SourceResult): SourceResu
   for (const c of more.certificates) into.certificates.push(c);
   for (const s of more.skipped) into.skipped.push(s);
   for (const e of more.errors) into.errors.push(e);
+  for (const i of more.invalid) into.invalid.push(i);
   return into;
 }
 
@@ -101,6 +126,22 @@ export interface CheckedCertificate {
   readonly sha256Fingerprint: string;
   readonly dnsNames: string[];
   readonly ipAddresses: string[];
+  /**
+   * The CA certificate of this report that signed this one (its issuer is
+   * that CA's subject and, when both carry them, the key identifiers match),
+   * as kubeadm's CERTIFICATE AUTHORITY column names it; null when self-signed
+   * or when no checked certificate is its issuer.
+   */
+  readonly signedBy: { readonly name: string; readonly source: string } | null;
+}
+
+/** A file or field that should hold a certificate and is corrupt: a row of the report, critical. */
+export interface InvalidCertificate {
+  readonly name: string;
+  readonly source: string;
+  readonly file: string;
+  readonly status: 'invalid';
+  readonly message: string;
 }
 
 /** The whole report, as written by `--output json|yaml`. */
@@ -120,11 +161,15 @@ export interface CheckReport {
     readonly crit: number;
     readonly expired: number;
     readonly notYetValid: number;
+    /** Files and fields that should hold a certificate and are corrupt (critical). */
+    readonly invalid: number;
     readonly skipped: number;
     readonly errors: number;
   };
   /** Sorted by notAfter ascending (the soonest to expire first), then by source and name. */
   readonly certificates: CheckedCertificate[];
+  /** Corrupt certificate files and fields, by source and name. */
+  readonly invalid: InvalidCertificate[];
   readonly skipped: SkippedItem[];
   readonly errors: SourceError[];
 }

@@ -1,7 +1,7 @@
 /**
  * `cert-rotation check`: list certificates from files, node presets,
  * kubeconfigs, cluster secrets and TLS endpoints by expiry, and exit by the
- * worst one (0 ok, 1 warn, 2 crit, 3 usage or read error).
+ * worst one (0 ok, 1 warn, 2 crit or invalid, 3 usage or read error).
  */
 import { DurationFormatError } from '../../pki/errors';
 import { parseDuration } from '../../pki/validity';
@@ -11,11 +11,11 @@ import { emptyResult, mergeResults, SourceResult } from '../check/model';
 import { parseEndpoint, scanEndpoint, Endpoint } from '../check/sources/endpoint';
 import { PathSpec, scanPaths } from '../check/sources/files';
 import { scanKubeconfig } from '../check/sources/kubeconfig';
-import { PRESET_NAMES, PRESETS, presetDirectory } from '../check/sources/presets';
+import { PRESET_NAMES, PRESETS, presetPaths } from '../check/sources/presets';
 import { kubernetesSecretLister, scanSecrets } from '../check/sources/secrets';
 import { CliIo, Command, defineCommand, parseCommandArgs, UsageError } from '../io';
 
-const presetList = PRESET_NAMES.map((n) => `${n} (${PRESETS[n].path}${PRESETS[n].recursive ? '' : ', top level only'})`);
+const presetList = PRESET_NAMES.map((n) => `${n}: ${PRESETS[n].description}`);
 
 export const CHECK_HELP = `Usage: cert-rotation check [PATH...] [options]
 
@@ -25,9 +25,10 @@ Sources (any mix, at least one):
   PATH...                   PEM (or DER) certificate files and directories;
                             directories are walked recursively
   -f, --file PATH           same as a PATH argument (repeatable)
-  -p, --preset NAME         a node's certificate directory (repeatable):
-                              ${presetList.join(',\n                              ')}
-      --root DIR            look for preset directories below DIR (a tree copied off a node)
+  -p, --preset NAME         a node's certificates and kubeconfigs (repeatable):
+                              ${presetList.join('\n                              ')}
+      --root DIR            look for preset paths below DIR (a tree copied off a node);
+                            kubeconfigs' absolute references are read below DIR too
       --kubeconfig FILE     the client certificates and cluster CAs in FILE
                             (client-certificate[-data], certificate-authority[-data]);
                             with --secrets, FILE only selects the cluster to read
@@ -52,27 +53,40 @@ DURATION is a whole number and a unit: ms, s, m, h, d or w (28d, 12h, 2w).
 
 Names: files: the path relative to the directory given (the base name for a
 file given directly) and #N for the Nth certificate in it, e.g. etcd/server.crt#1;
-secrets: namespace/name:key#N; kubeconfig: users/NAME:client-certificate-data#N,
-clusters/NAME:certificate-authority-data#N; endpoints: host:port#N (#1 is the leaf).
+kubeconfigs found in a directory (*.conf, *.kubeconfig, kubeconfig, kubecfg-*.yaml,
+any YAML with kind: Config): FILE:users/NAME:client-certificate-data#N,
+FILE:clusters/NAME:certificate-authority-data#N (or the client-certificate /
+certificate-authority file they reference); --kubeconfig: the same without FILE:;
+secrets: namespace/name:key#N; endpoints: host:port#N (#1 is the leaf).
 
-Files in a directory that hold no certificate (keys, kubeconfigs, JSON, binary)
-are reported on stderr as "skipped FILE: not a certificate" and do not change
-the exit code. Private keys are never parsed or printed.
+The table lists the certificates that are not CAs, then the CAs; CERTIFICATE
+AUTHORITY names the checked CA certificate that signed each row (its issuer's
+name when that CA was not checked), as kubeadm certs check-expiration does.
 
-Exit codes:
-  0  every certificate has more than --warn left
+Files in a directory that hold no certificate (keys, JSON, binary) are reported
+on stderr as "skipped FILE: not a certificate" and do not change the exit code.
+A file or field that should hold a certificate and is corrupt (a truncated PEM
+block, garbage after -----BEGIN CERTIFICATE-----, bad DER; an empty or garbled
+.crt, .cer, .der or .pem without "key" in its name; a kubeconfig's certificate
+data) is a finding: a row with STATUS invalid, critical. Private keys are never
+parsed or printed.
+
+Exit codes (the highest that applies wins):
+  3  wrong usage, nothing is checked; or a source could not be read at all
+     (missing path, permission denied, a referenced file missing, a file given
+     directly that is no certificate, a --kubeconfig that is not YAML,
+     unreachable cluster or endpoint): the report still lists everything that
+     was read and the errors follow on stderr, but a partial check never
+     passes for a complete one
+  2  a certificate has at most --crit left, has expired or is not yet valid,
+     or a certificate file is invalid (corrupt)
   1  a certificate has at most --warn left
-  2  a certificate has at most --crit left, has expired or is not yet valid
-  3  wrong usage: nothing is checked; or a source could not be read (missing
-     path, unreadable directory, a file given directly without certificate,
-     a corrupt certificate, bad kubeconfig, unreachable cluster or endpoint):
-     the report still lists everything that was read, the errors follow on
-     stderr, and 3 wins over 1 and 2, so a partial check never passes for a
-     complete one
+  0  every certificate has more than --warn left
 
 Examples:
   cert-rotation check --preset rke2-server
   cert-rotation check --preset kubeadm --root /backup/cp-1 --output json
+  cert-rotation check --preset rke2-server --preset rke2-agent
   cert-rotation check --kubeconfig ~/.kube/config
   cert-rotation check --secrets --context prod --namespace cattle-system
   cert-rotation check --endpoint rancher.example.com:443 --warn 60d --crit 30d
@@ -124,12 +138,10 @@ export function parseCheckArgs(args: readonly string[], clock: () => Date = () =
     if (p === '') throw new UsageError('an empty path was given');
     return { path: p, recursive: true };
   });
-  for (const name of v.preset ?? []) {
-    const dir = presetDirectory(name, v.root);
-    if (!dir) {
-      throw new UsageError(`--preset '${name}' is not a preset; use one of: ${PRESET_NAMES.join(', ')}`);
-    }
-    paths.push({ path: dir.path, recursive: dir.recursive });
+  try {
+    paths.push(...presetPaths(v.preset ?? [], v.root));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
   if (v.root !== undefined && (v.preset ?? []).length === 0) {
     throw new UsageError('--root only applies to --preset directories; pass --preset, or give the directory as a PATH');
@@ -235,7 +247,7 @@ async function readSecrets(options: CheckOptions): Promise<SourceResult> {
     lister = await kubernetesSecretLister({ kubeconfig: options.kubeconfig, context: options.context, timeoutMs: options.timeoutMs });
   } catch (err) {
     const source = `secrets:${options.context ?? options.kubeconfig ?? 'default'}`;
-    return { certificates: [], skipped: [], errors: [{ source, message: (err as Error).message }] };
+    return { certificates: [], skipped: [], errors: [{ source, message: (err as Error).message }], invalid: [] };
   }
   return scanSecrets(lister, { namespace: options.namespace });
 }
@@ -248,6 +260,9 @@ export async function runCheck(options: CheckOptions, io: CliIo): Promise<number
   for (const s of report.skipped) {
     io.stderr.write(`skipped ${s.name}: ${s.reason}\n`);
   }
+  for (const i of report.invalid) {
+    io.stderr.write(`invalid: ${i.message}\n`);
+  }
   for (const e of report.errors) {
     io.stderr.write(`error: ${e.message}\n`);
   }
@@ -256,7 +271,7 @@ export async function runCheck(options: CheckOptions, io: CliIo): Promise<number
 
 export const checkCommand: Command = defineCommand({
   name: 'check',
-  summary: 'list certificates (files, presets, kubeconfig, secrets, endpoints) by expiry; exit 0 ok, 1 warn, 2 crit, 3 error',
+  summary: 'list certificates (files, presets, kubeconfig, secrets, endpoints) by expiry; exit 0 ok, 1 warn, 2 crit or invalid, 3 error',
   help: CHECK_HELP,
   parse: parseCheckArgs,
   execute: runCheck,

@@ -27,20 +27,34 @@ describe('check: command line', () => {
       { path: 'a.crt', recursive: true },
       { path: 'dir', recursive: true },
       { path: 'b.pem', recursive: true },
-      { path: '/copy/var/lib/rancher/rke2/server/tls', recursive: true },
-      { path: '/copy/var/lib/rancher/rke2/agent', recursive: false },
-      { path: '/copy/etc/kubernetes/pki', recursive: true },
+      // rke2-server: its TLS directory, the control plane's kubeconfigs, the admin kubeconfig, the agent directory it runs too
+      { path: '/copy/var/lib/rancher/rke2/server/tls', recursive: true, optional: false, root: '/copy' },
+      { path: '/copy/var/lib/rancher/rke2/server/cred', recursive: false, optional: true, match: /\.kubeconfig$/, root: '/copy' },
+      { path: '/copy/etc/rancher/rke2/rke2.yaml', recursive: false, optional: true, root: '/copy' },
+      // …which rke2-agent names too, as its main directory: read once, and required.
+      { path: '/copy/var/lib/rancher/rke2/agent', recursive: false, optional: false, root: '/copy' },
+      // kubeadm: the PKI, the kubeconfigs next to it, the kubelet's current certificates
+      { path: '/copy/etc/kubernetes/pki', recursive: true, optional: false, root: '/copy' },
+      { path: '/copy/etc/kubernetes', recursive: false, optional: true, match: /\.conf$/, root: '/copy' },
+      {
+        path: '/copy/var/lib/kubelet/pki',
+        recursive: false,
+        optional: true,
+        match: /^(kubelet-client-current\.pem|kubelet-server-current\.pem|kubelet\.crt)$/,
+        root: '/copy',
+      },
     ]);
   });
 
   test('every preset maps to the directory the distribution keeps its certificates in', () => {
-    const dirs = ['rke', 'kubeadm', 'rke2-server', 'rke2-agent', 'k3s-server'].map((p) => options('--preset', p).paths[0].path);
+    const dirs = ['rke', 'kubeadm', 'rke2-server', 'rke2-agent', 'k3s-server', 'k3s-agent'].map((p) => options('--preset', p).paths[0].path);
     expect(dirs).toEqual([
       '/etc/kubernetes/ssl',
       '/etc/kubernetes/pki',
       '/var/lib/rancher/rke2/server/tls',
       '/var/lib/rancher/rke2/agent',
       '/var/lib/rancher/k3s/server/tls',
+      '/var/lib/rancher/k3s/agent',
     ]);
   });
 

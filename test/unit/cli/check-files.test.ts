@@ -71,6 +71,8 @@ describe('check: RKE node (/etc/kubernetes/ssl)', () => {
       ['kube-apiserver.pem#1', 20, 'warn', false, 'RSA 2048'],
       ['kube-etcd-10-0-0-1.pem#1', 300, 'ok', false, 'ECDSA P-256'],
       ['kube-ca.pem#1', 3650, 'ok', true, 'RSA 2048'],
+      // RKE's kubecfg-kube-node.yaml references /etc/kubernetes/ssl/kube-ca.pem: read below --root.
+      ['kubecfg-kube-node.yaml:clusters/local:certificate-authority#1', 3650, 'ok', true, 'RSA 2048'],
     ]);
     const source = `file:${path.join(trees.rkeRoot, 'etc/kubernetes/ssl')}`;
     expect(new Set(r.certificates.map((c) => c.source))).toEqual(new Set([source]));
@@ -94,14 +96,13 @@ describe('check: RKE node (/etc/kubernetes/ssl)', () => {
     expect(ca.selfSigned).toBe(true);
   });
 
-  test('keys and the kubeconfig are skipped on stderr; the scan goes on', () => {
+  test('keys are skipped on stderr, the kubeconfig is read; the scan goes on', () => {
     const ssl = path.join(trees.rkeRoot, 'etc/kubernetes/ssl');
     expect(json.stderr.split('\n').filter(Boolean)).toEqual([
       `skipped ${ssl}/kube-apiserver-key.pem: not a certificate (private key)`,
       `skipped ${ssl}/kube-ca-key.pem: not a certificate (private key)`,
-      `skipped ${ssl}/kubecfg-kube-node.yaml: not a certificate`,
     ]);
-    expect(report(json).skipped.map((s) => s.reason)).toEqual(['not a certificate (private key)', 'not a certificate (private key)', 'not a certificate']);
+    expect(report(json).skipped.map((s) => s.reason)).toEqual(['not a certificate (private key)', 'not a certificate (private key)']);
   });
 
   test('an expired certificate makes the exit code 2, in the report too', () => {
@@ -110,25 +111,27 @@ describe('check: RKE node (/etc/kubernetes/ssl)', () => {
     const r = report(json);
     expect(r.status).toBe('crit');
     expect(r.exitCode).toBe(2);
-    expect(r.summary).toEqual({ total: 4, ok: 2, warn: 1, crit: 0, expired: 1, notYetValid: 0, skipped: 3, errors: 0 });
+    expect(r.summary).toEqual({ total: 5, ok: 3, warn: 1, crit: 0, expired: 1, notYetValid: 0, invalid: 0, skipped: 2, errors: 0 });
     expect(r.now).toBe(NOW);
     expect(r.thresholds).toEqual({ warn: '28d', crit: '14d' });
   });
 
-  test('the table has the columns of kubeadm certs check-expiration, sorted by days left', () => {
-    const lines = table.stdout.split('\n');
-    expect(lines[0].split(/ {2,}/)).toEqual(['NAME', 'SOURCE', 'SUBJECT', 'ISSUER', 'NOT AFTER', 'DAYS LEFT', 'CA/LEAF', 'KEY TYPE']);
+  test('the tables of kubeadm certs check-expiration: leaves by days left with STATUS and their CA, then the CAs', () => {
+    const [leaves, cas, summary] = table.stdout.split('\n\n');
+    expect(leaves.split('\n')[0].split(/ {2,}/)).toEqual(['NAME', 'SOURCE', 'SUBJECT', 'NOT AFTER', 'DAYS LEFT', 'STATUS', 'CERTIFICATE AUTHORITY', 'KEY TYPE']);
     const rows = tableRows(table.stdout);
-    expect(rows.map((r) => [r.NAME, r['NOT AFTER'], r['DAYS LEFT'], r['CA/LEAF'], r['KEY TYPE']])).toEqual([
-      ['kube-node.pem#1', '2031-02-26T00:00:00Z', '-3', 'leaf', 'RSA 2048'],
-      ['kube-apiserver.pem#1', '2031-03-21T00:00:00Z', '20', 'leaf', 'RSA 2048'],
-      ['kube-etcd-10-0-0-1.pem#1', '2031-12-26T00:00:00Z', '300', 'leaf', 'ECDSA P-256'],
-      ['kube-ca.pem#1', '2041-02-26T00:00:00Z', '3650', 'CA', 'RSA 2048'],
+    expect(rows.map((r) => [r.NAME, r['NOT AFTER'], r['DAYS LEFT'], r.STATUS, r['CERTIFICATE AUTHORITY'], r['KEY TYPE']])).toEqual([
+      ['kube-node.pem#1', '2031-02-26T00:00:00Z', '-3', 'expired', 'kube-ca.pem#1', 'RSA 2048'],
+      ['kube-apiserver.pem#1', '2031-03-21T00:00:00Z', '20', 'warn', 'kube-ca.pem#1', 'RSA 2048'],
+      ['kube-etcd-10-0-0-1.pem#1', '2031-12-26T00:00:00Z', '300', 'ok', 'kube-ca.pem#1', 'ECDSA P-256'],
     ]);
     expect(rows[1].SUBJECT).toBe('CN=kube-apiserver');
-    expect(rows[1].ISSUER).toBe('CN=kube-ca');
     expect(rows[0].SOURCE).toBe(`file:${path.join(trees.rkeRoot, 'etc/kubernetes/ssl')}`);
-    expect(lines[rows.length + 2]).toBe(`4 certificates: 1 expired, 1 warn (< 28d), 2 ok; 3 skipped (at ${NOW})`);
+    expect(tableRows(cas).map((r) => [r['CERTIFICATE AUTHORITY'], r.SUBJECT, r['DAYS LEFT'], r.STATUS, r['SIGNED BY']])).toEqual([
+      ['kube-ca.pem#1', 'CN=kube-ca', '3650', 'ok', 'self-signed'],
+      ['kubecfg-kube-node.yaml:clusters/local:certificate-authority#1', 'CN=kube-ca', '3650', 'ok', 'self-signed'],
+    ]);
+    expect(summary).toBe(`5 certificates: 1 expired, 1 warn (< 28d), 3 ok; 2 skipped (at ${NOW})\n`);
   });
 
   test('YAML output holds the same report as JSON', async () => {
@@ -158,6 +161,8 @@ describe('check: kubeadm control plane (/etc/kubernetes/pki)', () => {
     const client = report(r).certificates[0];
     expect(client.subject).toBe('O=kubeadm:cluster-admins, CN=kube-apiserver-kubelet-client');
     expect(report(r).skipped.map((s) => path.basename(s.name) + ': ' + s.reason)).toEqual([
+      // /var/lib/kubelet/pki: this tree has no kubelet directory, which the preset reads when present.
+      'pki: not present (a location of the preset this node does not have)',
       'ca.key: not a certificate (private key)',
       'sa.key: not a certificate (private key)',
       'sa.pub: not a certificate (public key)',
@@ -209,6 +214,8 @@ describe('check: RKE2 server and agent (/var/lib/rancher/rke2)', () => {
     expect(r.code).toBe(0);
     expect(report(r).certificates.map((c) => [c.name, c.daysLeft, c.isCA, c.keyType])).toEqual([
       ['client-admin.crt#1', 50, false, 'ECDSA P-256'],
+      // A server runs the agent too: its kubelet certificate (source …/agent sorts before …/server/tls).
+      ['client-kubelet.crt#1', 364, false, 'ECDSA P-256'],
       ['etcd/server-client.crt#1', 364, false, 'ECDSA P-256'],
       ['serving-kube-apiserver.crt#1', 364, false, 'ECDSA P-256'],
       ['server-ca.crt#1', 3650, true, 'ECDSA P-256'],
@@ -219,8 +226,12 @@ describe('check: RKE2 server and agent (/var/lib/rancher/rke2)', () => {
     expect(admin.subject).toBe('O=system:masters, CN=system:admin');
     expect(admin.issuer).toBe('CN=rke2-client-ca@1708499173');
     const tls = path.join(trees.rke2Root, 'var/lib/rancher/rke2/server/tls');
+    const absent = 'not present (a location of the preset this node does not have)';
     expect(r.stderr).toBe(
-      `skipped ${tls}/dynamic-cert.json: not a certificate\n` + `skipped ${tls}/random.bin: not a certificate\n`,
+      `skipped ${path.join(trees.rke2Root, 'var/lib/rancher/rke2/server/cred')}: ${absent}\n` +
+        `skipped ${path.join(trees.rke2Root, 'etc/rancher/rke2/rke2.yaml')}: ${absent}\n` +
+        `skipped ${tls}/dynamic-cert.json: not a certificate\n` +
+        `skipped ${tls}/random.bin: not a certificate\n`,
     );
   });
 
@@ -281,7 +292,8 @@ describe('check: files given directly, read errors and exit codes', () => {
     const r = await runCli('check', ssl(), path.join(trees.root, 'nope.pem'), '--now', NOW);
     expect(r.code).toBe(3);
     expect(tableRows(r.stdout)[0].NAME).toBe('kube-node.pem#1');
-    expect(r.stdout).toContain('4 certificates: 1 expired, 1 warn (< 28d), 2 ok; 3 skipped, 1 read error');
+    // Without --root, kubecfg-kube-node.yaml's /etc/kubernetes/ssl/kube-ca.pem is this machine's, which has none: a second read error.
+    expect(r.stdout).toContain('4 certificates: 1 expired, 1 warn (< 28d), 2 ok; 2 skipped, 2 read errors');
   });
 
   test('a file given directly that holds no certificate is an error', async () => {
@@ -293,7 +305,7 @@ describe('check: files given directly, read errors and exit codes', () => {
     expectNoKeyMaterial(r);
   });
 
-  test('a corrupt certificate in a directory is an error naming the file; the others are read', async () => {
+  test('a corrupt certificate in a directory is an invalid finding naming the file (exit 2); the others are read', async () => {
     const dir = path.join(trees.root, 'corrupt');
     fs.mkdirSync(dir, { recursive: true });
     fs.copyFileSync(path.join(ssl(), 'kube-ca.pem'), path.join(dir, 'good.pem'));
@@ -301,11 +313,42 @@ describe('check: files given directly, read errors and exit codes', () => {
     lines.splice(3, 2); // cut two base64 lines out of the middle
     fs.writeFileSync(path.join(dir, 'bad.pem'), lines.join('\n'));
     const r = await runCli('check', dir, '--now', NOW, '-o', 'json');
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
+    expect(report(r).status).toBe('crit');
     expect(report(r).certificates.map((c) => c.name)).toEqual(['good.pem#1']);
-    expect(report(r).errors).toHaveLength(1);
-    expect(report(r).errors[0].message).toMatch(new RegExp(`^${path.join(dir, 'bad.pem').replace(/[.]/g, '\\.')}: .*Fix: `));
-    expect(r.stderr).toMatch(/^error: .*bad\.pem: /m);
+    expect(report(r).errors).toEqual([]);
+    expect(report(r).summary.invalid).toBe(1);
+    expect(report(r).invalid).toHaveLength(1);
+    expect(report(r).invalid[0]).toMatchObject({ name: 'bad.pem', source: `file:${dir}`, file: path.join(dir, 'bad.pem'), status: 'invalid' });
+    expect(report(r).invalid[0].message).toMatch(new RegExp(`^${path.join(dir, 'bad.pem').replace(/[.]/g, '\\.')}: .*Fix: `));
+    expect(r.stderr).toMatch(/^invalid: .*bad\.pem: /m);
+    const table = await runCli('check', dir, '--now', NOW);
+    expect(table.code).toBe(2);
+    expect(tableRows(table.stdout)[0]).toMatchObject({ NAME: 'bad.pem', STATUS: 'invalid' });
+    expect(table.stdout).toContain('1 certificate: 1 invalid, 1 ok');
+  });
+
+  test('an empty .crt, garbage after BEGIN, and bad DER in a .der are invalid; an empty .txt or a key is skipped', async () => {
+    const dir = path.join(trees.root, 'broken-kinds');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'empty.crt'), '');
+    fs.writeFileSync(path.join(dir, 'garbage.pem'), '-----BEGIN CERTIFICATE-----\nthis is not base64 at all!\n-----END CERTIFICATE-----\n');
+    fs.writeFileSync(path.join(dir, 'bad.der'), Buffer.concat([Buffer.from([0x30, 0x82, 0x01, 0x00]), Buffer.alloc(256, 7)]));
+    fs.writeFileSync(path.join(dir, 'empty.txt'), '');
+    fs.copyFileSync(path.join(ssl(), 'kube-ca-key.pem'), path.join(dir, 'kube-ca-key.pem'));
+    const r = await runCli('check', dir, '--now', NOW, '-o', 'json');
+    expect(r.code).toBe(2);
+    expect(report(r).invalid.map((i) => i.name)).toEqual(['bad.der', 'empty.crt', 'garbage.pem']);
+    expect(report(r).invalid.map((i) => i.message)).toEqual([
+      expect.stringMatching(/bad\.der: bad\.der is binary but not a valid DER certificate/),
+      `${path.join(dir, 'empty.crt')}: empty.crt is empty. Fix: write the certificate (PEM, -----BEGIN CERTIFICATE-----) into it again, e.g. from a backup, or renew it.`,
+      expect.stringMatching(/garbage\.pem: in garbage\.pem, the PEM block -----BEGIN CERTIFICATE----- that starts on line 1 is not valid base64/),
+    ]);
+    expect(report(r).skipped.map((s) => [path.basename(s.name), s.reason])).toEqual([
+      ['empty.txt', 'not a certificate (empty)'],
+      ['kube-ca-key.pem', 'not a certificate (private key)'],
+    ]);
+    expectNoKeyMaterial(r);
   });
 
   test('a DER certificate is read too', async () => {
@@ -322,13 +365,13 @@ describe('check: files given directly, read errors and exit codes', () => {
   test('a directory without certificates: nothing found, exit 0, said in the table', async () => {
     const dir = path.join(trees.root, 'keys-only');
     fs.mkdirSync(dir, { recursive: true });
-    fs.copyFileSync(path.join(ssl(), 'kube-ca-key.pem'), path.join(dir, 'k.pem'));
-    fs.writeFileSync(path.join(dir, 'empty.crt'), '');
+    fs.copyFileSync(path.join(ssl(), 'kube-ca-key.pem'), path.join(dir, 'k-key.pem'));
+    fs.writeFileSync(path.join(dir, 'empty.txt'), '');
     const r = await runCli('check', dir, '--now', NOW);
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[0].split(/ {2,}/)[0]).toBe('NAME');
     expect(r.stdout).toContain('no certificates found (2 skipped: not certificates)');
-    expect(r.stderr).toBe(`skipped ${dir}/empty.crt: not a certificate (empty)\nskipped ${dir}/k.pem: not a certificate (private key)\n`);
+    expect(r.stderr).toBe(`skipped ${dir}/empty.txt: not a certificate (empty)\nskipped ${dir}/k-key.pem: not a certificate (private key)\n`);
   });
 
   test('symbolic links to files are read, to directories not followed', async () => {
@@ -349,11 +392,12 @@ describe('check: files given directly, read errors and exit codes', () => {
     const good = fs.readFileSync(path.join(ssl(), 'kube-ca.pem'), 'utf8');
     fs.writeFileSync(path.join(dir, 'chain.pem'), `${good}-----BEGIN CERTIFICATE-----\n${notX509}\n-----END CERTIFICATE-----\n`);
     const r = await runCli('check', dir, '--now', NOW, '-o', 'json');
-    expect(r.code).toBe(3);
+    expect(r.code).toBe(2);
     expect(report(r).certificates).toEqual([]);
+    expect(report(r).errors).toEqual([]);
     const line = good.split('\n').length;
-    expect(report(r).errors[0].message).toContain(`certificate 2 of 2 (PEM block on line ${line})`);
-    expect(report(r).errors[0].message).toMatch(/is not a valid X\.509 certificate/);
+    expect(report(r).invalid[0].message).toContain(`certificate 2 of 2 (PEM block on line ${line})`);
+    expect(report(r).invalid[0].message).toMatch(/is not a valid X\.509 certificate/);
   });
 
   test('a large directory is read in batches: every file, in name order, the same certificate each time', async () => {

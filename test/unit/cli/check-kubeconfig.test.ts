@@ -103,13 +103,21 @@ describe('check --kubeconfig', () => {
     expect(report(malformed).errors[0].message).toMatch(/^cannot read kubeconfig .*bad-kubeconfig: it is not valid YAML/);
   });
 
-  test('embedded data that is not a certificate is skipped', async () => {
+  test('embedded data that is not a certificate is an invalid finding (exit 2), not a tool error', async () => {
     const odd = path.join(trees.root, 'odd-kubeconfig');
     fs.writeFileSync(odd, `users:\n- name: u\n  user:\n    client-certificate-data: ${Buffer.from('hello').toString('base64')}\n`);
     const r = await runCli('check', '--kubeconfig', odd, '-o', 'json');
-    expect(r.code).toBe(0);
-    expect(report(r).skipped).toEqual([
-      { name: `${odd} users/u:client-certificate-data`, source: `kubeconfig:${odd}`, reason: 'not a certificate' },
+    expect(r.code).toBe(2);
+    expect(report(r).skipped).toEqual([]);
+    expect(report(r).errors).toEqual([]);
+    expect(report(r).invalid).toEqual([
+      {
+        name: 'users/u:client-certificate-data',
+        source: `kubeconfig:${odd}`,
+        file: `${odd} users/u`,
+        status: 'invalid',
+        message: `${odd} users/u: client-certificate-data holds no certificate (neither PEM nor DER). Fix: write the certificate (PEM, -----BEGIN CERTIFICATE-----) into it again, e.g. from a backup, or renew it.`,
+      },
     ]);
   });
 });

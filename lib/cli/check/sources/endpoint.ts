@@ -63,7 +63,7 @@ export async function scanEndpoint(endpoint: Endpoint, options: ScanEndpointOpti
   try {
     chain = await fetchChain(endpoint, options.timeoutMs ?? 10_000);
   } catch (err) {
-    return { certificates: [], skipped: [], errors: [{ source, message: `cannot read the certificates of ${endpoint.label}: ${(err as Error).message}` }] };
+    return { certificates: [], skipped: [], errors: [{ source, message: `cannot read the certificates of ${endpoint.label}: ${(err as Error).message}` }], invalid: [] };
   }
   const result = emptyResult();
   chain.forEach((der, i) => {
@@ -73,6 +73,7 @@ export async function scanEndpoint(endpoint: Endpoint, options: ScanEndpointOpti
       certificates: found.certificates.map((c) => ({ ...c, name: `${endpoint.label}#${i + 1}` })),
       skipped: found.skipped,
       errors: found.errors,
+      invalid: found.invalid,
     });
   });
   return result;

@@ -16,7 +16,7 @@
 import { promises as fsp, Dirent } from 'fs';
 import * as path from 'path';
 import { emptyResult, mergeResults, SourceError, SourceResult } from '../model';
-import { FileJob, ioReason, scanFileSync } from './read-file';
+import { FileJob, ioReason, rootedPath, scanFileSync } from './read-file';
 
 export { ioReason, MAX_FILE_BYTES } from './read-file';
 
@@ -26,6 +26,20 @@ export interface PathSpec {
   readonly path: string;
   /** Whether a directory's subdirectories are scanned. @default true */
   readonly recursive?: boolean;
+  /**
+   * Only the files of a directory whose base name matches are read; the others
+   * are passed over without a note (kubeadm's `/etc/kubernetes/*.conf`, the
+   * kubelet's `*-current.pem`). @default every file
+   */
+  readonly match?: RegExp;
+  /**
+   * Whether the path may be missing: a preset location a node need not have
+   * (the kubelet's directory on a copy of `/etc/kubernetes`). A missing optional
+   * path is noted as skipped; a missing path otherwise is an error. @default false
+   */
+  readonly optional?: boolean;
+  /** The node tree's root (`--root`): kubeconfigs' absolute references are read below it. @default none */
+  readonly root?: string;
 }
 
 /** Options of {@link scanPaths}. */
@@ -53,17 +67,21 @@ export async function scanPaths(specs: readonly PathSpec[], options: ScanPathsOp
     try {
       stat = await fsp.stat(spec.path);
     } catch (err) {
-      result.errors.push({ source, message: `cannot read ${spec.path}: ${ioReason(err)}` });
+      if (spec.optional && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        result.skipped.push({ name: spec.path, source, reason: 'not present (a location of the preset this node does not have)' });
+      } else {
+        result.errors.push({ source, message: `cannot read ${spec.path}: ${ioReason(err)}` });
+      }
       continue;
     }
     if (stat.isDirectory()) {
-      const walked = await walk(spec.path, spec.recursive ?? true, source);
+      const walked = await walk(spec, source);
       for (const job of walked.jobs) jobs.push(job);
-      mergeResults(result, { certificates: [], skipped: walked.skipped, errors: walked.errors });
+      mergeResults(result, { certificates: [], skipped: walked.skipped, errors: walked.errors, invalid: [] });
     } else if (stat.isFile()) {
-      const job = { file: spec.path, name: path.basename(spec.path), source };
+      const job = { file: spec.path, name: path.basename(spec.path), source, root: spec.root };
       jobs.push(job);
-      direct.add(job);
+      if (!spec.optional) direct.add(job);
     } else {
       result.errors.push({ source, message: `cannot read ${spec.path}: it is neither a regular file nor a directory` });
     }
@@ -76,12 +94,13 @@ export async function scanPaths(specs: readonly PathSpec[], options: ScanPathsOp
     }
     const job = jobs[i];
     const found = scanFileSync(job);
-    if (direct.has(job) && found.certificates.length === 0 && found.errors.length === 0) {
+    if (direct.has(job) && found.certificates.length === 0 && found.errors.length === 0 && found.invalid.length === 0) {
       // The user named this file: holding no certificate is a read error, not a skip.
       mergeResults(result, {
         certificates: [],
         skipped: [],
         errors: found.skipped.map((s) => ({ source: s.source, message: `${job.file}: ${s.reason}` })),
+        invalid: [],
       });
     } else {
       mergeResults(result, found);
@@ -96,8 +115,11 @@ interface WalkResult {
   errors: SourceError[];
 }
 
-async function walk(root: string, recursive: boolean, source: string): Promise<WalkResult> {
+async function walk(spec: PathSpec, source: string): Promise<WalkResult> {
   const out: WalkResult = { jobs: [], skipped: [], errors: [] };
+  const recursive = spec.recursive ?? true;
+  const match = spec.match;
+  const root = spec.root;
   const visit = async (dir: string, rel: string): Promise<void> => {
     let entries: Dirent[];
     try {
@@ -111,22 +133,28 @@ async function walk(root: string, recursive: boolean, source: string): Promise<W
     for (const entry of entries) {
       const file = path.join(dir, entry.name);
       const name = rel ? `${rel}/${entry.name}` : entry.name;
+      if (match && !entry.isDirectory() && !match.test(entry.name)) {
+        continue;
+      }
       if (entry.isFile()) {
-        out.jobs.push({ file, name, source });
+        out.jobs.push({ file, name, source, root });
       } else if (entry.isDirectory()) {
         if (recursive) {
           subdirs.push([file, name]);
         }
       } else if (entry.isSymbolicLink()) {
+        // In a tree copied off a node (--root), an absolute link (the kubelet's kubelet-client-current.pem
+        // links to /var/lib/kubelet/pki/kubelet-client-<time>.pem) points into the node, so below the root.
+        const resolved = root ? rootedPath(root, path.relative(root, file)) : file;
         let target;
         try {
-          target = await fsp.stat(file);
+          target = await fsp.stat(resolved);
         } catch (err) {
           out.skipped.push({ name: file, source, reason: `not a certificate (broken symbolic link: ${ioReason(err)})` });
           continue;
         }
         if (target.isFile()) {
-          out.jobs.push({ file, name, source });
+          out.jobs.push({ file: resolved, name, source, root });
         } else if (target.isDirectory()) {
           out.skipped.push({ name: file, source, reason: 'symbolic link to a directory, not followed' });
         } else {
@@ -140,6 +168,6 @@ async function walk(root: string, recursive: boolean, source: string): Promise<W
       await visit(file, name);
     }
   };
-  await visit(root, '');
+  await visit(spec.path, '');
   return out;
 }

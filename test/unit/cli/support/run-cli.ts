@@ -36,7 +36,7 @@ export interface JsonReport {
   thresholds: { warn: string; crit: string };
   status: 'ok' | 'warn' | 'crit' | 'error';
   exitCode: number;
-  summary: Record<'total' | 'ok' | 'warn' | 'crit' | 'expired' | 'notYetValid' | 'skipped' | 'errors', number>;
+  summary: Record<'total' | 'ok' | 'warn' | 'crit' | 'expired' | 'notYetValid' | 'invalid' | 'skipped' | 'errors', number>;
   certificates: Array<{
     name: string;
     source: string;
@@ -54,7 +54,9 @@ export interface JsonReport {
     sha256Fingerprint: string;
     dnsNames: string[];
     ipAddresses: string[];
+    signedBy: { name: string; source: string } | null;
   }>;
+  invalid: Array<{ name: string; source: string; file: string; status: 'invalid'; message: string }>;
   skipped: Array<{ name: string; source: string; reason: string }>;
   errors: Array<{ source: string; message: string }>;
 }

@@ -1,0 +1,245 @@
+/**
+ * Reads the few fields `check` needs straight from a certificate's DER
+ * (RFC 5280 §4.1), so that each certificate costs one OpenSSL decode (the
+ * `X509Certificate` constructor) and not a dozen getter calls, a KeyObject and
+ * its key details.
+ *
+ * Every function returns undefined for what it does not understand; callers
+ * then fall back to Node's `X509Certificate` getters, which give the same
+ * values (test/unit/cli/check-der.test.ts compares both on RSA, RSA-PSS,
+ * ECDSA, Ed25519 and Ed448 certificates; other key types take Node's getters).
+ */
+
+/** One DER TLV: where its content starts and ends. */
+interface Tlv {
+  readonly tag: number;
+  readonly start: number;
+  readonly contentStart: number;
+  readonly end: number;
+}
+
+function tlvAt(der: Buffer, offset: number, limit: number): Tlv | undefined {
+  if (offset + 2 > limit) return undefined;
+  const tag = der[offset];
+  let length = der[offset + 1];
+  let header = 2;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    if (n === 0 || n > 4 || offset + 2 + n > limit) return undefined;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + der[offset + 2 + i];
+    header = 2 + n;
+  }
+  const end = offset + header + length;
+  if (end > limit) return undefined;
+  return { tag, start: offset, contentStart: offset + header, end };
+}
+
+/** The children of a constructed TLV. */
+function children(der: Buffer, parent: Tlv): Tlv[] | undefined {
+  const out: Tlv[] = [];
+  let at = parent.contentStart;
+  while (at < parent.end) {
+    const t = tlvAt(der, at, parent.end);
+    if (!t) return undefined;
+    out.push(t);
+    at = t.end;
+  }
+  return out;
+}
+
+/** The fields of a certificate that `check` reads from its DER. */
+export interface DerFields {
+  /** Lowercase hex of the serial number without leading zero bytes, as OpenSSL's BN_bn2hex prints it (lowercased). */
+  readonly serialNumber: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** The SubjectPublicKeyInfo TLV, for {@link keyTypeOf}. */
+  readonly spki: { readonly start: number; readonly end: number };
+  /** The extensions, by OID (dotted), each with its critical flag and the extnValue content range. */
+  readonly extensions: ReadonlyMap<string, { readonly start: number; readonly end: number }>;
+}
+
+/**
+ * Splits a DER certificate into the fields `check` reads.
+ *
+ * @returns undefined when the DER is not laid out as RFC 5280 says (the caller uses Node's getters)
+ */
+export function readDerFields(der: Buffer): DerFields | undefined {
+  const cert = tlvAt(der, 0, der.length);
+  if (!cert || cert.tag !== 0x30 || cert.end !== der.length) return undefined;
+  const tbs = tlvAt(der, cert.contentStart, cert.end);
+  if (!tbs || tbs.tag !== 0x30) return undefined;
+  const parts = children(der, tbs);
+  if (!parts) return undefined;
+  let i = 0;
+  if (parts[i]?.tag === 0xa0) i++; // version
+  const serial = parts[i++];
+  const signature = parts[i++];
+  const issuer = parts[i++];
+  const validity = parts[i++];
+  const subject = parts[i++];
+  const spki = parts[i++];
+  if (!serial || serial.tag !== 0x02 || !signature || !issuer || !validity || validity.tag !== 0x30 || !subject || !spki || spki.tag !== 0x30) {
+    return undefined;
+  }
+  const serialNumber = serialHex(der, serial);
+  const times = children(der, validity);
+  if (serialNumber === undefined || !times || times.length !== 2) return undefined;
+  const notBefore = readTime(der, times[0]);
+  const notAfter = readTime(der, times[1]);
+  if (!notBefore || !notAfter) return undefined;
+  const extensions = new Map<string, { start: number; end: number }>();
+  for (; i < parts.length; i++) {
+    if (parts[i].tag !== 0xa3) continue;
+    const seq = tlvAt(der, parts[i].contentStart, parts[i].end);
+    const list = seq && seq.tag === 0x30 ? children(der, seq) : undefined;
+    if (!list) return undefined;
+    for (const ext of list) {
+      const fields = children(der, ext);
+      if (!fields || fields.length < 2 || fields[0].tag !== 0x06) return undefined;
+      const value = fields[fields.length - 1];
+      if (value.tag !== 0x04) return undefined;
+      extensions.set(oidText(der, fields[0]), { start: value.contentStart, end: value.end });
+    }
+  }
+  return { serialNumber, notBefore, notAfter, spki: { start: spki.start, end: spki.end }, extensions };
+}
+
+function serialHex(der: Buffer, t: Tlv): string | undefined {
+  if (t.end === t.contentStart || der[t.contentStart] & 0x80) return undefined; // empty or negative: Node's getter
+  let start = t.contentStart;
+  while (start < t.end && der[start] === 0) start++;
+  return start === t.end ? '0' : der.toString('hex', start, t.end);
+}
+
+/** UTCTime (YYMMDDHHMMSSZ, 50–99 → 19xx) or GeneralizedTime (YYYYMMDDHHMMSS[.f]Z), RFC 5280 §4.1.2.5. */
+function readTime(der: Buffer, t: Tlv): Date | undefined {
+  const text = der.toString('latin1', t.contentStart, t.end);
+  let m: RegExpExecArray | null;
+  let year: number;
+  if (t.tag === 0x17 && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
+    const yy = Number(m[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (t.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
+    year = Number(m[1]);
+  } else {
+    return undefined;
+  }
+  const ms = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  // Date.UTC treats years 0–99 as 1900–1999; GeneralizedTime years below 100 go the slow way.
+  return year < 100 ? undefined : new Date(ms);
+}
+
+function oidText(der: Buffer, t: Tlv): string {
+  const parts: number[] = [];
+  let value = 0;
+  for (let i = t.contentStart; i < t.end; i++) {
+    value = value * 128 + (der[i] & 0x7f);
+    if (!(der[i] & 0x80)) {
+      if (parts.length === 0) {
+        const first = value < 80 ? Math.floor(value / 40) : 2;
+        parts.push(first, value - first * 40);
+      } else {
+        parts.push(value);
+      }
+      value = 0;
+    }
+  }
+  return parts.join('.');
+}
+
+const BASIC_CONSTRAINTS = '2.5.29.19';
+const KEY_USAGE = '2.5.29.15';
+const SUBJECT_KEY_ID = '2.5.29.14';
+const AUTHORITY_KEY_ID = '2.5.29.35';
+
+/**
+ * Whether the certificate is a CA the way Node's `x509.ca` says it (OpenSSL's
+ * `X509_check_ca() == 1`): basicConstraints cA is TRUE, and a keyUsage
+ * extension, when present, allows keyCertSign.
+ *
+ * @returns undefined when an extension cannot be read (use `x509.ca`)
+ */
+export function isCaOf(der: Buffer, fields: DerFields): boolean | undefined {
+  const usage = fields.extensions.get(KEY_USAGE);
+  if (usage) {
+    const bits = tlvAt(der, usage.start, usage.end);
+    if (!bits || bits.tag !== 0x03) return undefined;
+    // BIT STRING: unused-bits byte, then bit 0 (digitalSignature) is the top bit; keyCertSign is bit 5.
+    const first = bits.end - bits.contentStart >= 2 ? der[bits.contentStart + 1] : 0;
+    if (!(first & 0x04)) return false;
+  }
+  const bc = fields.extensions.get(BASIC_CONSTRAINTS);
+  if (!bc) return false;
+  const seq = tlvAt(der, bc.start, bc.end);
+  if (!seq || seq.tag !== 0x30) return undefined;
+  const first = seq.contentStart < seq.end ? tlvAt(der, seq.contentStart, seq.end) : undefined;
+  return first !== undefined && first.tag === 0x01 && der[first.contentStart] !== 0;
+}
+
+/** The subjectKeyIdentifier as lowercase hex, if the certificate has one. */
+export function subjectKeyIdOf(der: Buffer, fields: DerFields): string | undefined {
+  const ext = fields.extensions.get(SUBJECT_KEY_ID);
+  const octets = ext ? tlvAt(der, ext.start, ext.end) : undefined;
+  return octets && octets.tag === 0x04 ? der.toString('hex', octets.contentStart, octets.end) : undefined;
+}
+
+/** The keyIdentifier of the authorityKeyIdentifier as lowercase hex, if the certificate has one. */
+export function authorityKeyIdOf(der: Buffer, fields: DerFields): string | undefined {
+  const ext = fields.extensions.get(AUTHORITY_KEY_ID);
+  const seq = ext ? tlvAt(der, ext.start, ext.end) : undefined;
+  const list = seq && seq.tag === 0x30 ? children(der, seq) : undefined;
+  const keyId = list?.find((t) => t.tag === 0x80);
+  return keyId ? der.toString('hex', keyId.contentStart, keyId.end) : undefined;
+}
+
+const CURVES: Record<string, string> = {
+  '1.2.840.10045.3.1.7': 'P-256',
+  '1.3.132.0.34': 'P-384',
+  '1.3.132.0.35': 'P-521',
+};
+
+/**
+ * The key type as `lib/pki`'s describeKeyType names it (`RSA 2048`, `ECDSA P-256`,
+ * `Ed25519`, …), from the SubjectPublicKeyInfo.
+ *
+ * @returns undefined for key types it does not know (use describeKeyType(x509.publicKey))
+ */
+export function keyTypeOf(der: Buffer, fields: DerFields): string | undefined {
+  const spki = tlvAt(der, fields.spki.start, fields.spki.end);
+  const parts = spki ? children(der, spki) : undefined;
+  if (!parts || parts.length !== 2) return undefined;
+  const alg = children(der, parts[0]);
+  if (!alg || alg.length === 0 || alg[0].tag !== 0x06) return undefined;
+  const oid = oidText(der, alg[0]);
+  switch (oid) {
+    case '1.2.840.113549.1.1.1':
+    case '1.2.840.113549.1.1.10': {
+      const bits = rsaModulusBits(der, parts[1]);
+      return bits === undefined ? undefined : `${oid.endsWith('.10') ? 'RSA-PSS' : 'RSA'} ${bits}`;
+    }
+    case '1.2.840.10045.2.1': {
+      const curve = alg[1]?.tag === 0x06 ? CURVES[oidText(der, alg[1])] : undefined;
+      return curve ? `ECDSA ${curve}` : undefined;
+    }
+    case '1.3.101.112':
+      return 'Ed25519';
+    case '1.3.101.113':
+      return 'Ed448';
+    default:
+      return undefined;
+  }
+}
+
+/** Bit length of the modulus of an RSAPublicKey inside the subjectPublicKey BIT STRING. */
+function rsaModulusBits(der: Buffer, bitString: Tlv): number | undefined {
+  if (bitString.tag !== 0x03 || der[bitString.contentStart] !== 0) return undefined;
+  const seq = tlvAt(der, bitString.contentStart + 1, bitString.end);
+  const modulus = seq && seq.tag === 0x30 ? tlvAt(der, seq.contentStart, seq.end) : undefined;
+  if (!modulus || modulus.tag !== 0x02) return undefined;
+  let start = modulus.contentStart;
+  while (start < modulus.end && der[start] === 0) start++;
+  if (start === modulus.end) return undefined;
+  return (modulus.end - start - 1) * 8 + (32 - Math.clz32(der[start]));
+}
