@@ -12,3 +12,5 @@ export * from './cacerts-gate';
 export * from './agent-ca-checksum';
 export * from './rollout-restart';
 export * from './rancher-server-rotation';
+export * from './node-command';
+export * from './rke2-certificate-rotation';
