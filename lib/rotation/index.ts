@@ -14,3 +14,4 @@ export * from './rollout-restart';
 export * from './rancher-server-rotation';
 export * from './node-command';
 export * from './rke2-certificate-rotation';
+export * from './rke-certificate-rotation';
