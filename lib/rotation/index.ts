@@ -15,3 +15,4 @@ export * from './rancher-server-rotation';
 export * from './node-command';
 export * from './rke2-certificate-rotation';
 export * from './rke-certificate-rotation';
+export * from './rancher-container-certificate-rotation';

@@ -713,6 +713,11 @@ function docker(args) {
       fs.renameSync(inside(inner[1]), inside(inner[2]));
       return;
     }
+    if (inner[0] === 'test' && ['-e', '-s', '-d'].includes(inner[1]) && inner.length === 3) {
+      const p = inside(inner[2]);
+      const ok = inner[1] === '-d' ? exists(p) && fs.statSync(p).isDirectory() : inner[1] === '-s' ? exists(p) && fs.statSync(p).size > 0 : exists(p);
+      process.exit(ok ? 0 : 1);
+    }
     if (inner[0] === 'cat' && inner.length === 2) { process.stdout.write(fs.readFileSync(inside(inner[1]))); return; }
     if (inner[0] === 'ls') { process.stdout.write(fs.readdirSync(inside(inner[1] || '/')).join('\n') + '\n'); return; }
     fail(`docker stand-in: not modelled inside the container: ${inner.join(' ')}`);
