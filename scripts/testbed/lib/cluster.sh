@@ -199,21 +199,6 @@ ensure_sshd() {
     bash -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server'
 }
 
-# write_node_commands DIR: stand-ins for rke2, rke, systemctl and docker that
-# record each call (node, time, arguments) and succeed.
-write_node_commands() {
-  local dir=$1 cmd
-  mkdir -p "$dir"
-  for cmd in rke2 rke systemctl docker kubectl-node; do
-    cat >"$dir/$cmd" <<EOF
-#!/bin/sh
-# Test-bed stand-in: records the call instead of touching a real node.
-printf '%s\t%s\t%s\n' "\${TESTBED_NODE:-unknown}" "$cmd" "\$*" >>"$TESTBED_DIR/node-calls.log"
-EOF
-    chmod +x "$dir/$cmd"
-  done
-}
-
 # start_sshd_nodes N: one sshd per stand-in node on loopback, each with its own
 # host key and TESTBED_NODE name; root logs in with a generated key.
 start_sshd_nodes() {
@@ -243,7 +228,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-SetEnv TESTBED_NODE=node-$i PATH=$TESTBED_DIR/node-bin:/usr/local/bin:/usr/bin:/bin
+SetEnv TESTBED_NODE=node-$i TESTBED_NODE_ROOT=$TESTBED_DIR/nodes/node-$i/root PATH=$TESTBED_DIR/node-bin:/usr/local/bin:/usr/bin:/bin
 EOF
     start_daemon "sshd-$i" "$TESTBED_DIR/logs/sshd-$i.log" /usr/sbin/sshd -D -e -f "$d/sshd-$i.conf"
     echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$d/host-$i.pub")" >>"$d/known_hosts"
@@ -259,4 +244,5 @@ EOF
     done
     [ -n "$ok" ] || die "sshd for node-$i on port $port does not accept the test-bed key; log: $TESTBED_DIR/logs/sshd-$i.log"
   done
+  init_node_roots "$n"
 }
