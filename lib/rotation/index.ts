@@ -12,3 +12,4 @@ export * from './cacerts-gate';
 export * from './agent-ca-checksum';
 export * from './rollout-restart';
 export * from './rancher-server-rotation';
+export * from './kubeadm-ca-rotation';

@@ -223,6 +223,10 @@ start_kubeadm_cluster() {
 start_kubeadm_kwok() {
   local n=$1 d token k
   d=$(kubeadm_dir)
+  # kubeadm init binds its admin group (admin.conf's kubernetes-admin is in
+  # kubeadm:cluster-admins) to cluster-admin; no single phase does, so here it is
+  # (https://kubernetes.io/docs/reference/setup-tools/kubeadm/implementation-details/).
+  kubeadm_kubectl create clusterrolebinding kubeadm:cluster-admins --clusterrole cluster-admin --group kubeadm:cluster-admins >/dev/null
   kubeadm_kubectl -n kube-system create serviceaccount testbed-kwok >/dev/null
   kubeadm_kubectl create clusterrolebinding testbed-kwok --clusterrole cluster-admin --serviceaccount kube-system:testbed-kwok >/dev/null
   token=$(kubeadm_kubectl -n kube-system create token testbed-kwok --duration 87600h)
