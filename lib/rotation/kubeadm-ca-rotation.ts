@@ -251,6 +251,7 @@ export class KubeadmCaRotation extends Construct {
           cluster: target.cluster,
           node: n.name,
           phase: props.phase,
+          next: this.nextPhase ?? '',
           caSha256: trusted.join(','),
           files: Object.fromEntries(files.map((f) => [f.name, f.sha256])),
           writes: this.nodeFiles[n.name].map(terraformLiteral),

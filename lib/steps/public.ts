@@ -86,6 +86,15 @@ export function describeStep(p: Record<string, unknown>): string {
       return p.mode === 'check'
         ? `cert-rotation step kubeadm-phase [${cluster}]: GATE: refuse, before anything is written, unless the cluster finished the phase before '${p.phase}' (or '${p.phase}' itself) of the rotation to CA ${short(p.caSha256)}`
         : `cert-rotation step kubeadm-phase [${cluster}]: record in kube-system/cert-rotation-kubeadm-ca that phase '${p.phase}' of the rotation to CA ${short(p.caSha256)} is done`;
+    case 'kubeadm-node': {
+      const list = (v: unknown) => (Array.isArray(v) ? v.map(String).join(', ') : '');
+      const cas = String(p.caSha256 ?? '').split(',').filter(Boolean).map(short).join(' + ');
+      return (
+        `kubeadm CA rotation [${cluster}] phase '${p.phase}' on node ${p.node}: upload ${list(Object.keys((p.files as object) ?? {}))} (by SHA-256), ` +
+        `write ${list(p.writes)} (trusting CA ${cas}), restart ${list(p.restarts)} (static Pod manifests moved out and back); ` +
+        `next phase: ${p.next ? `'${p.next}'` : 'none, the rotation is done'}`
+      );
+    }
     case 'root-ca':
       return `cert-rotation step root-ca [${cluster}]: wait up to ${Number(p.timeoutSeconds ?? 0)} s until every kube-root-ca.crt holds exactly CA ${Array.isArray(p.caSha256) ? p.caSha256.map(short).join(' + ') : '?'}`;
     case 'cluster-info':

@@ -52,7 +52,16 @@ describe('KubeadmCaRotation', () => {
   test('each phase: gate, node step, kube-root-ca wait, (cluster-info), rollout, record, in that order', () => {
     for (const phase of ['trust-both', 'switch', 'drop-old'] as const) {
       const { json, rotation } = synth({ phase });
-      const steps = resourcesOfType(json, 'terraform_data').map(([, r]) => r.triggers_replace.step);
+      // Follow depends_on from the step nothing depends on back to the gate.
+      const all = new Map(resourcesOfType(json, 'terraform_data'));
+      const dependedOn = new Set([...all.values()].flatMap((r) => (r.depends_on ?? []).map((d: string) => d.replace(/^terraform_data\./, ''))));
+      let id: string | undefined = [...all.keys()].find((k) => !dependedOn.has(k));
+      const steps: string[] = [];
+      while (id) {
+        const r = all.get(id)!;
+        steps.unshift(r.triggers_replace.step);
+        id = r.depends_on?.[0]?.replace(/^terraform_data\./, '');
+      }
       expect(steps).toEqual(['kubeadm-phase', 'kubeadm-node', 'root-ca', ...(phase === 'trust-both' ? [] : ['cluster-info']), 'restart-all', 'kubeadm-phase']);
       expect(rotation.nextPhase).toBe({ 'trust-both': 'switch', switch: 'drop-old', 'drop-old': undefined }[phase]);
     }
