@@ -46,8 +46,23 @@ interface Client {
   key: string;
 }
 
-/** The HTTP status of GET path as this client (the server verified with `ca`). */
-function status(client: Client, ca: string, apiPath = '/api/v1/namespaces/default'): Promise<number> {
+/**
+ * The HTTP status of GET path as this client (the server verified with `ca`).
+ * A connection error (the API server just restarted) is retried for 30 s,
+ * then thrown with its message.
+ */
+async function status(client: Client, ca: string, apiPath = '/api/v1/namespaces/default'): Promise<number> {
+  for (let i = 0; ; i++) {
+    try {
+      return await statusOnce(client, ca, apiPath);
+    } catch (err) {
+      if (i >= 15) throw new Error(`GET ${apiPath} failed 16 times: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+function statusOnce(client: Client, ca: string, apiPath: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = https.get(`${server}${apiPath}`, { ca, cert: client.cert, key: client.key, servername: 'localhost', timeout: 10_000 }, (res) => {
       res.resume();
