@@ -14,6 +14,13 @@ module.exports = {
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/support/setup-jest.ts'],
     },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      // The kubeadm CA phases need their own test bed (testbed up --kubeadm) and rotate its CA: npm run test:kubeadm.
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/kubeadm/'],
+    },
+    { ...common, displayName: 'kubeadm', testMatch: ['<rootDir>/test/integration/kubeadm/**/*.test.ts'] },
   ],
 };

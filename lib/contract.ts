@@ -38,6 +38,13 @@ export const ANNOTATIONS = {
   rotateCertificatesRequest: `${ANNOTATION_PREFIX}/rotate-certificates-request`,
 } as const;
 
+/**
+ * kubeadm CA rotation: the ConfigMap (namespace kube-system) where the
+ * rotation records the phase the cluster finished, and its keys.
+ */
+export const KUBEADM_CA_PHASE_CONFIGMAP = { namespace: 'kube-system', name: 'cert-rotation-kubeadm-ca' } as const;
+export const KUBEADM_CA_PHASE_KEYS = { phase: 'phase', caSha256: 'new-ca-sha256' } as const;
+
 /** The environment variable Rancher agents compare the downloaded CA bundle with. */
 export const CATTLE_CA_CHECKSUM = 'CATTLE_CA_CHECKSUM';
 

@@ -18,3 +18,4 @@ export * from './node-command';
 export * from './rke2-certificate-rotation';
 export * from './rke-certificate-rotation';
 export * from './rancher-container-certificate-rotation';
+export * from './kubeadm-ca-rotation';

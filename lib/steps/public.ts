@@ -27,6 +27,10 @@ export function publicStep(spec: StepSpec, cluster: string): PublicStep {
     const { trustPem, ...rest } = spec;
     return { ...rest, ...(trustPem !== undefined ? { trustSha256: sha256Of(trustPem) } : {}), cluster };
   }
+  if (spec.step === 'cluster-info') {
+    const { caPem, ...rest } = spec;
+    return { ...rest, caSha256: sha256Of(caPem), cluster };
+  }
   if (spec.step === 'converge') {
     return {
       step: 'converge',
@@ -90,6 +94,27 @@ export function describeStep(p: Record<string, unknown>): string {
         `${p.connectTo ? ` (via ${p.connectTo})` : ''} serves ${what}${p.leafSha256 ? ` and presents certificate ${short(p.leafSha256)}` : ''}; ` +
         `fails after ${Number(p.timeoutSeconds ?? 0)} s, before any agent changes`
       );
+    }
+    case 'kubeadm-phase':
+      return p.mode === 'check'
+        ? `cert-rotation step kubeadm-phase [${cluster}]: GATE: refuse, before anything is written, unless the cluster finished the phase before '${p.phase}' (or '${p.phase}' itself) of the rotation to CA ${short(p.caSha256)}`
+        : `cert-rotation step kubeadm-phase [${cluster}]: record in kube-system/cert-rotation-kubeadm-ca that phase '${p.phase}' of the rotation to CA ${short(p.caSha256)} is done`;
+    case 'kubeadm-node': {
+      const list = (v: unknown) => (Array.isArray(v) ? v.map(String).join(', ') : '');
+      const cas = String(p.caSha256 ?? '').split(',').filter(Boolean).map(short).join(' + ');
+      return (
+        `kubeadm CA rotation [${cluster}] phase '${p.phase}' on node ${p.node}: upload ${list(Object.keys((p.files as object) ?? {}))} (by SHA-256), ` +
+        `write ${list(p.writes)} (trusting CA ${cas}), restart ${list(p.restarts)} (static Pod manifests moved out and back); ` +
+        `next phase: ${p.next ? `'${p.next}'` : 'none, the rotation is done'}`
+      );
+    }
+    case 'root-ca':
+      return `cert-rotation step root-ca [${cluster}]: wait up to ${Number(p.timeoutSeconds ?? 0)} s until every kube-root-ca.crt holds exactly CA ${Array.isArray(p.caSha256) ? p.caSha256.map(short).join(' + ') : '?'}`;
+    case 'cluster-info':
+      return `cert-rotation step cluster-info [${cluster}]: set certificate-authority-data of kube-public/cluster-info to the CA bundle ${short(p.caSha256)}, then read it back`;
+    case 'restart-all': {
+      const kinds = Array.isArray(p.kinds) ? p.kinds.join(', ') : '';
+      return `cert-rotation step restart-all [${cluster}]: roll every ${kinds} in every namespace (pod-template annotation), wait up to ${Number(p.waitSeconds ?? 0)} s for each rollout`;
     }
     case 'converge': {
       const n = Array.isArray(p.steps) ? p.steps.length : 0;

@@ -209,8 +209,73 @@ export interface ShellCommands {
   readonly cluster: string;
 }
 
+/** The phases of a kubeadm CA rotation, in order. */
+export type KubeadmCaPhase = 'trust-both' | 'switch' | 'drop-old';
+export const KUBEADM_CA_PHASES: readonly KubeadmCaPhase[] = ['trust-both', 'switch', 'drop-old'];
+
+/**
+ * kubeadm CA rotation: `check` refuses, before anything is written, a phase
+ * that would skip one or go back (reading the phase the cluster finished from
+ * the ConfigMap `record` wrote); `record` writes the finished phase.
+ */
+export interface KubeadmPhaseStepSpec {
+  readonly step: 'kubeadm-phase';
+  readonly mode: 'check' | 'record';
+  readonly phase: KubeadmCaPhase;
+  /** SHA-256 fingerprint of the new CA certificate (what this rotation moves to). */
+  readonly caSha256: string;
+  readonly fieldManager: string;
+}
+
+/**
+ * Waits until every namespace's `kube-root-ca.crt` ConfigMap holds exactly
+ * the CA certificates named (kube-controller-manager publishes its
+ * `--root-ca-file` there).
+ */
+export interface RootCaStepSpec {
+  readonly step: 'root-ca';
+  /** SHA-256 fingerprints of the CA certificates `ca.crt` must hold, in any order. */
+  readonly caSha256: readonly string[];
+  readonly timeoutSeconds: number;
+}
+
+/**
+ * Sets `certificate-authority-data` of the kubeconfig in `kube-public/cluster-info`
+ * (what joining nodes trust) to a public CA bundle, and reads it back.
+ */
+export interface ClusterInfoStepSpec {
+  readonly step: 'cluster-info';
+  /** The PEM bundle (public certificates only). */
+  readonly caPem: string;
+  readonly fieldManager: string;
+}
+
+/**
+ * Annotates the pod template of every workload of the kinds named, in every
+ * namespace (found when the step runs), and waits for the rollouts.
+ */
+export interface RestartAllStepSpec {
+  readonly step: 'restart-all';
+  readonly kinds: readonly StepWorkload['kind'][];
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly fieldManager: string;
+  readonly waitSeconds: number;
+}
+
 /** Every kind of step. */
-export type StepSpec = SecretStepSpec | RestartStepSpec | AgentsStepSpec | ForceDeployStepSpec | FleetForceUpdateStepSpec | RancherClusterRotateStepSpec | CacertsGateStepSpec | ConvergeStepSpec;
+export type StepSpec =
+  | SecretStepSpec
+  | RestartStepSpec
+  | AgentsStepSpec
+  | ForceDeployStepSpec
+  | FleetForceUpdateStepSpec
+  | RancherClusterRotateStepSpec
+  | CacertsGateStepSpec
+  | ConvergeStepSpec
+  | KubeadmPhaseStepSpec
+  | RootCaStepSpec
+  | ClusterInfoStepSpec
+  | RestartAllStepSpec;
 
 /** What the step's environment variable holds: the spec, its target and the format version. */
 export interface StepEnvelope {

@@ -14,6 +14,7 @@ import { runRancherClusterRotate } from '../step/rancher-cluster-rotate';
 import { StepFailure, stepContext } from '../step/context';
 import { runSecretStep } from '../step/secret';
 import { runAgentsStep, runRestartStep } from '../step/workloads';
+import { runClusterInfoStep, runKubeadmPhaseStep, runRestartAllStep, runRootCaStep } from '../step/kubeadm';
 
 export const STEP_HELP = `Usage: cert-rotation step [--describe]
 
@@ -47,6 +48,12 @@ Steps:
   cacerts-gate  wait for Rancher's rollout, then poll /v3/settings/cacerts,
                 verifying the server with the new CA, until Rancher serves the
                 expected CA and presents the new certificate
+  kubeadm-phase kubeadm CA rotation: refuse a phase that skips one or goes
+                back (before anything is written), or record a finished phase
+                in kube-system/cert-rotation-kubeadm-ca
+  root-ca       wait until every kube-root-ca.crt holds exactly the CAs named
+  cluster-info  set the CA of kube-public/cluster-info, read it back
+  restart-all   roll every Deployment/DaemonSet (StatefulSet) of the cluster
   converge      run the rotation's other steps again, in order: Terraform
                 records a step before its command has finished, so a run
                 killed mid-step is finished here
@@ -135,6 +142,14 @@ async function runEnvelope(envelope: StepEnvelope, io: CliIo): Promise<void> {
       return runFleetForceUpdate(spec, ctx);
     case 'rancher-cluster-rotate':
       return runRancherClusterRotate(spec, ctx);
+    case 'kubeadm-phase':
+      return runKubeadmPhaseStep(spec, ctx);
+    case 'root-ca':
+      return runRootCaStep(spec, ctx);
+    case 'cluster-info':
+      return runClusterInfoStep(spec, ctx);
+    case 'restart-all':
+      return runRestartAllStep(spec, ctx);
   }
 }
 
@@ -153,7 +168,7 @@ function readEnvelope(text: string | undefined): StepEnvelope {
       `$${STEP_ENV} has spec version ${String(envelope?.version)}, this cert-rotation reads version ${STEP_SPEC_VERSION}: synthesize again with the same cert-rotation that runs the steps`,
     );
   }
-  const known = ['secret', 'restart', 'agents', 'force-deploy', 'fleet-force-update', 'rancher-cluster-rotate', 'cacerts-gate', 'converge'];
+  const known = ['secret', 'restart', 'agents', 'force-deploy', 'fleet-force-update', 'rancher-cluster-rotate', 'cacerts-gate', 'converge', 'kubeadm-phase', 'root-ca', 'cluster-info', 'restart-all'];
   if (!known.includes(envelope.spec?.step) || typeof envelope.target?.kubeconfig !== 'string') {
     throw new UsageError(`$${STEP_ENV} holds no step this cert-rotation knows (${known.join(', ')}) with a target kubeconfig`);
   }

@@ -48,8 +48,11 @@ function stepOf(rc: ResourceChangeJson, resource: ConfigResourceJson, p: Provisi
     }
     case 'remote-exec': {
       const inline = constant(e.inline);
+      const node = valueAt(rc.change.after, ['triggers_replace']) as Record<string, unknown> | undefined;
       if (Array.isArray(inline) && inline.every((l) => typeof l === 'string')) {
-        return { provisioner: p.type, lines: inline as string[], where };
+        // A kubeadm rotation's node step: what its script does, from its triggers, before the commands.
+        const what = node && typeof node === 'object' && node.step === 'kubeadm-node' && /run\.sh/.test(String(inline)) ? [describeStep(node)] : [];
+        return { provisioner: p.type, lines: [...what, ...(inline as string[])], where };
       }
       const script = constant(e.script);
       if (typeof script === 'string') return { provisioner: p.type, lines: [`(script ${script})`], where };

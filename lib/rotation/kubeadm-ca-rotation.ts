@@ -1,0 +1,311 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, DataResource, Fn, ITerraformDependable } from 'cdktf';
+import { Construct } from 'constructs';
+import { fieldManagerFor, sha256Hex, trustAnnotations } from '../contract';
+import { CertificateInfo, parseCertificate, parseCertificates } from '../pki/certificate';
+import { isIssuedBy } from '../pki/chain';
+import { KUBEADM_CA_PHASES, KubeadmCaPhase, StepTarget } from '../steps/spec';
+import { ClusterStep, StepBaseProps } from './cluster-step';
+import { RotationPropError, shellQuote, terraformLiteral } from './common';
+import { KUBEADM_KUBECONFIGS, KUBEADM_SERVER_LEAVES, kubeadmNodeScript } from './kubeadm-node-script';
+
+export type { KubeadmCaPhase } from '../steps/spec';
+
+/** A kubeadm control-plane node, reached over SSH. */
+export interface KubeadmNode {
+  /** The node's name (kubeadm's `nodeRegistration.name`): its kubelet certificate is `kubelet-<name>.crt` in `newPkiDir`. */
+  readonly name: string;
+  /** Host name or address sshd listens on. */
+  readonly host: string;
+  /**
+   * sshd's port.
+   * @default 22
+   */
+  readonly port?: number;
+  /**
+   * The user (root, or one that may write the certificate directory and run crictl).
+   * @default 'root'
+   */
+  readonly user?: string;
+  /** Absolute path of the SSH private key; Terraform reads it at apply (`file()`), it is never in the plan or state. */
+  readonly privateKeyFile: string;
+  /**
+   * The node's SSH host public key (`ssh-ed25519 AAAA…`), checked on connect.
+   * @default - not checked (Terraform's default)
+   */
+  readonly hostKey?: string;
+}
+
+/** Properties of {@link KubeadmCaRotation}. */
+export interface KubeadmCaRotationProps extends StepBaseProps {
+  /**
+   * The phase to apply. Phases run in order, each as its own reviewed plan:
+   * `trust-both` (old and new CA trusted everywhere), `switch` (the API
+   * server's and every kubeconfig's certificates issued by the new CA),
+   * `drop-old` (only the new CA). A phase that would skip one or go back is
+   * refused at apply, before anything is written (see the README).
+   */
+  readonly phase: KubeadmCaPhase;
+  /** Absolute path of the cluster's current CA certificate (a copy of a control-plane node's `ca.crt` before the rotation). */
+  readonly oldCaFile: string;
+  /**
+   * Absolute path of the directory written by `cert-rotation pki`, outside
+   * `cdktf.out`: `ca.crt`, `ca.key` (the new CA), and for `switch` and
+   * `drop-old` `apiserver`, `apiserver-kubelet-client`, `admin`,
+   * `super-admin`, `controller-manager`, `scheduler` and `kubelet-<node>`
+   * (`.crt` and `.key`, keys mode 0600), all issued by the new CA.
+   */
+  readonly newPkiDir: string;
+  /** The control-plane nodes, rotated one after the other. */
+  readonly nodes: KubeadmNode[];
+  /**
+   * kubeadm's certificate directory on the nodes (`certificatesDir`, `--cert-dir`).
+   * @default '/etc/kubernetes/pki'
+   */
+  readonly certDir?: string;
+  /**
+   * kubeadm's directory of kubeconfig files and `manifests/` on the nodes.
+   * @default '/etc/kubernetes'
+   */
+  readonly kubernetesDir?: string;
+  /**
+   * Roll StatefulSets too (the document leaves them to the operator).
+   * @default false
+   */
+  readonly includeStatefulSets?: boolean;
+  /**
+   * Seconds to wait for each static Pod, for `kube-root-ca.crt` and for each rollout.
+   * @default 300
+   */
+  readonly waitSeconds?: number;
+}
+
+const WHAT = 'KubeadmCaRotation';
+
+function absolute(prop: string, value: string | undefined, fix: string): string {
+  if (typeof value !== 'string' || !path.isAbsolute(value)) throw new RotationPropError(WHAT, prop, value, 'is not an absolute path', fix);
+  return path.normalize(value);
+}
+
+function readFile(prop: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new RotationPropError(WHAT, prop, file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'write it with cert-rotation pki, or fix the path');
+  }
+}
+
+/** A key file must be private to its owner: mode 0600 (or stricter). */
+function readKey(prop: string, file: string): Buffer {
+  const bytes = readFile(prop, file);
+  const mode = fs.statSync(file).mode & 0o777;
+  if (mode & 0o077) {
+    throw new RotationPropError(WHAT, prop, file, `is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, `run chmod 600 ${shellQuote(file)}`);
+  }
+  return bytes;
+}
+
+/**
+ * The manual CA rotation of a kubeadm cluster, one phase per plan:
+ *
+ * - `trust-both`: the new CA is copied to every control-plane node;
+ *   `ca.crt` (the API server's `--client-ca-file`, the controller manager's
+ *   `--root-ca-file`, the kubelet's `clientCAFile`) and every kubeconfig's
+ *   `certificate-authority-data` hold old + new; the controller manager signs
+ *   with the new CA from its own copy (its `--client-ca-file` and
+ *   `--cluster-signing-cert-file` must not be bundles); static Pods
+ *   restarted; the step waits until every `kube-root-ca.crt` holds both, then
+ *   rolls every Deployment and DaemonSet.
+ * - `switch`: `apiserver`, `apiserver-kubelet-client` and every kubeconfig's
+ *   client certificate issued by the new CA; restarts; `kube-public/cluster-info`
+ *   holds both CAs; every workload rolled.
+ * - `drop-old`: `ca.crt`/`ca.key` are the new CA alone, kubeconfigs trust it
+ *   alone, `cluster-info` too; restarts; rolls.
+ *
+ * Each apply first runs a gate that reads the phase the cluster finished
+ * (ConfigMap `kube-system/cert-rotation-kubeadm-ca`, written by the last step
+ * of each phase) and refuses a phase that skips one or goes back, before
+ * anything is written.
+ *
+ * Keys go from `newPkiDir` to the nodes by Terraform's file provisioner at
+ * apply; the plan and the state hold only their SHA-256.
+ *
+ * Not covered: the front-proxy CA, webhooks' and APIServices' `caBundle`,
+ * kubelets on worker nodes, `kubelet.conf` files that name certificate files
+ * instead of embedding them.
+ *
+ * @see https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/
+ * @see https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/
+ */
+export class KubeadmCaRotation extends Construct {
+  /** The phase. */
+  public readonly phase: KubeadmCaPhase;
+  /** The phase after this one, or undefined after `drop-old`. */
+  public readonly nextPhase: KubeadmCaPhase | undefined;
+  /** SHA-256 fingerprint of the new CA. */
+  public readonly newCaSha256: string;
+  /** SHA-256 fingerprint of the old CA. */
+  public readonly oldCaSha256: string;
+  /** The gate step (runs first). */
+  public readonly gate: ClusterStep;
+  /** One `terraform_data` per node, in order. */
+  public readonly nodeSteps: DataResource[] = [];
+  /** The last step (records the phase); depend on it to run after the whole phase. */
+  public readonly record: ClusterStep;
+  /** Per node, the files written on it. */
+  public readonly nodeFiles: Record<string, string[]> = {};
+
+  constructor(scope: Construct, id: string, props: KubeadmCaRotationProps) {
+    super(scope, id);
+    if (!KUBEADM_CA_PHASES.includes(props.phase)) {
+      throw new RotationPropError(WHAT, 'phase', props.phase, `is not one of ${KUBEADM_CA_PHASES.join(', ')}`, "start with 'trust-both', then 'switch', then 'drop-old'");
+    }
+    this.phase = props.phase;
+    this.nextPhase = KUBEADM_CA_PHASES[KUBEADM_CA_PHASES.indexOf(props.phase) + 1];
+    const waitSeconds = props.waitSeconds ?? 300;
+    if (!Number.isInteger(waitSeconds) || waitSeconds < 1) {
+      throw new RotationPropError(WHAT, 'waitSeconds', waitSeconds, 'is not a whole number of seconds ≥ 1', 'give how long a restart or rollout may take');
+    }
+    const certDir = absolute('certDir', props.certDir ?? '/etc/kubernetes/pki', "give kubeadm's certificatesDir on the nodes");
+    const kubernetesDir = absolute('kubernetesDir', props.kubernetesDir ?? '/etc/kubernetes', 'give the directory of admin.conf and manifests/ on the nodes');
+
+    const oldCaFile = absolute('oldCaFile', props.oldCaFile, "copy a control-plane node's ca.crt and give its absolute path");
+    const oldCa = parseCertificate(readFile('oldCaFile', oldCaFile), oldCaFile, 'ca.crt');
+    const pkiDir = absolute('newPkiDir', props.newPkiDir, 'give the absolute path of the directory cert-rotation pki wrote');
+    const outdir = path.resolve(App.of(this).outdir);
+    if (pkiDir === outdir || pkiDir.startsWith(outdir + path.sep)) {
+      throw new RotationPropError(WHAT, 'newPkiDir', pkiDir, `is inside the synth output ${outdir}, which is not a place for keys`, 'keep the new PKI directory outside cdktf.out');
+    }
+    const caFile = path.join(pkiDir, 'ca.crt');
+    const newCas = parseCertificates(readFile('newPkiDir', caFile), caFile, 'ca.crt');
+    if (newCas.length !== 1 || !newCas[0].isCA) {
+      throw new RotationPropError(WHAT, 'newPkiDir', caFile, 'does not hold exactly one CA certificate', 'write the new CA with cert-rotation pki ca --out <newPkiDir>');
+    }
+    const newCa = newCas[0];
+    if (newCa.sha256Fingerprint === oldCa.sha256Fingerprint) {
+      throw new RotationPropError(WHAT, 'newPkiDir', caFile, 'holds the same CA as oldCaFile', 'issue a new CA with cert-rotation pki ca, or give the CA the cluster has now as oldCaFile');
+    }
+    this.newCaSha256 = newCa.sha256Fingerprint;
+    this.oldCaSha256 = oldCa.sha256Fingerprint;
+
+    if (!Array.isArray(props.nodes) || props.nodes.length === 0) {
+      throw new RotationPropError(WHAT, 'nodes', props.nodes, 'is empty', 'list every control-plane node (name, host, privateKeyFile)');
+    }
+    const names = new Set<string>();
+    props.nodes.forEach((n, i) => {
+      if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n.name ?? '')) {
+        throw new RotationPropError(WHAT, `nodes[${i}].name`, n.name, 'is not a node name', "give the node's name as kubeadm registered it (lowercase letters, digits, '-', '.')");
+      }
+      if (names.has(n.name)) throw new RotationPropError(WHAT, `nodes[${i}].name`, n.name, 'is listed twice', 'list each node once');
+      names.add(n.name);
+      absolute(`nodes[${i}].privateKeyFile`, n.privateKeyFile, 'give the absolute path of the SSH private key');
+      if (!n.host) throw new RotationPropError(WHAT, `nodes[${i}].host`, n.host, 'is empty', "give the node's address");
+    });
+
+    // The files each node receives, by name in newPkiDir, with their SHA-256 (the plan shows digests only).
+    const upload = (node: string): { name: string; file: string; sha256: string }[] => {
+      const wanted = ['ca.crt', 'ca.key'];
+      if (props.phase !== 'trust-both') {
+        for (const leaf of [...KUBEADM_SERVER_LEAVES, ...KUBEADM_KUBECONFIGS.map((k) => k.leaf(node))]) wanted.push(`${leaf}.crt`, `${leaf}.key`);
+      }
+      return wanted.map((name) => {
+        const file = path.join(pkiDir, name);
+        const bytes = name.endsWith('.key') ? readKey('newPkiDir', file) : readFile('newPkiDir', file);
+        if (name.endsWith('.crt') && name !== 'ca.crt') {
+          const leaf: CertificateInfo = parseCertificates(bytes, file, name)[0];
+          if (!isIssuedBy(leaf, newCa)) {
+            throw new RotationPropError(WHAT, 'newPkiDir', file, `is not issued by the new CA (${newCa.subject})`, `issue it with cert-rotation pki leaf --ca-dir ${shellQuote(pkiDir)}`);
+          }
+        }
+        return { name, file, sha256: sha256Hex(bytes) };
+      });
+    };
+
+    const bothPem = oldCa.pem + newCa.pem;
+    const target: StepTarget = props.target;
+    const trusted = props.phase === 'drop-old' ? [newCa.sha256Fingerprint] : [oldCa.sha256Fingerprint, newCa.sha256Fingerprint];
+    const common = { phase: props.phase, caSha256: newCa.sha256Fingerprint };
+
+    this.gate = new ClusterStep(this, 'Gate', {
+      target,
+      dependsOn: props.dependsOn,
+      spec: { step: 'kubeadm-phase', mode: 'check', ...common, fieldManager: fieldManagerFor(this.node.path, 'kubeadm-phase') },
+    });
+
+    let previous: ITerraformDependable = this.gate.resource;
+    const staging = path.posix.join(kubernetesDir, 'tmp', 'cert-rotation');
+    for (const n of props.nodes) {
+      const files = upload(n.name);
+      const script = kubeadmNodeScript({ phase: props.phase, node: n.name, staging, certDir, kubernetesDir, bothPem, newPem: newCa.pem, waitSeconds });
+      this.nodeFiles[n.name] = [
+        ...(props.phase === 'drop-old' ? ['ca.crt', 'ca.key'] : ['ca.crt', 'ca-new.crt', 'ca-new.key']).map((f) => path.posix.join(certDir, f)),
+        ...(props.phase !== 'trust-both' ? KUBEADM_SERVER_LEAVES.flatMap((l) => [`${l}.crt`, `${l}.key`]).map((f) => path.posix.join(certDir, f)) : []),
+        ...KUBEADM_KUBECONFIGS.map((k) => path.posix.join(kubernetesDir, k.file)),
+        path.posix.join(kubernetesDir, 'manifests', 'kube-controller-manager.yaml'),
+      ];
+      const step = new DataResource(this, `Node-${n.name}`, {
+        dependsOn: [previous],
+        triggersReplace: {
+          step: 'kubeadm-node',
+          cluster: target.cluster,
+          node: n.name,
+          phase: props.phase,
+          next: this.nextPhase ?? '',
+          caSha256: trusted.join(','),
+          files: Object.fromEntries(files.map((f) => [f.name, f.sha256])),
+          writes: this.nodeFiles[n.name].map(terraformLiteral),
+          restarts: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'],
+          scriptSha256: sha256Hex(script),
+        },
+        connection: {
+          type: 'ssh',
+          host: n.host,
+          port: n.port ?? 22,
+          user: n.user ?? 'root',
+          privateKey: Fn.file(n.privateKeyFile),
+          ...(n.hostKey ? { hostKey: n.hostKey } : {}),
+        },
+        provisioners: [
+          { type: 'remote-exec', inline: [terraformLiteral(`rm -rf ${shellQuote(staging)} && mkdir -p ${shellQuote(staging)} && chmod 700 ${shellQuote(staging)}`)] },
+          ...files.map((f) => ({ type: 'file' as const, source: terraformLiteral(f.file), destination: terraformLiteral(path.posix.join(staging, f.name)) })),
+          { type: 'file' as const, content: terraformLiteral(script), destination: terraformLiteral(path.posix.join(staging, 'run.sh')) },
+          { type: 'remote-exec', inline: [terraformLiteral(`bash ${shellQuote(path.posix.join(staging, 'run.sh'))}`)] },
+        ],
+      });
+      this.nodeSteps.push(step);
+      previous = step;
+    }
+
+    const rootCa = new ClusterStep(this, 'RootCa', {
+      target,
+      dependsOn: [previous],
+      spec: { step: 'root-ca', caSha256: trusted, timeoutSeconds: waitSeconds },
+    });
+    previous = rootCa.resource;
+    if (props.phase !== 'trust-both') {
+      const info = new ClusterStep(this, 'ClusterInfo', {
+        target,
+        dependsOn: [previous],
+        spec: { step: 'cluster-info', caPem: props.phase === 'drop-old' ? newCa.pem : bothPem, fieldManager: fieldManagerFor(this.node.path, 'cluster-info') },
+      });
+      previous = info.resource;
+    }
+    const roll = new ClusterStep(this, 'Rollout', {
+      target,
+      dependsOn: [previous],
+      spec: {
+        step: 'restart-all',
+        kinds: props.includeStatefulSets ? ['Deployment', 'DaemonSet', 'StatefulSet'] : ['Deployment', 'DaemonSet'],
+        annotations: trustAnnotations(sha256Hex(`kubeadm-ca ${props.phase} ${trusted.join(',')}`)),
+        fieldManager: fieldManagerFor(this.node.path, 'restart'),
+        waitSeconds,
+      },
+    });
+    this.record = new ClusterStep(this, 'Record', {
+      target,
+      dependsOn: [roll.resource],
+      spec: { step: 'kubeadm-phase', mode: 'record', ...common, fieldManager: fieldManagerFor(this.node.path, 'kubeadm-phase') },
+    });
+  }
+}
