@@ -127,6 +127,8 @@ async function rotateRke1(spec: RancherClusterRotateStepSpec, ctx: StepContext):
         `Clear it: kubectl patch clusters.management.cattle.io ${spec.name} --type merge -p '{"spec":{"rancherKubernetesEngineConfig":{"rotateCertificates":null}}}', then deploy again; nothing was changed`,
     );
   }
+  // Rancher's Updated condition as it was before this request: a False from an earlier failure is not ours.
+  const updatedBefore = JSON.stringify(updated ?? null);
   const inFlight = ours && block !== undefined && block !== null;
   if (!inFlight) {
     // Not asked yet, or asked and failed (the block was cleared): ask (again).
@@ -155,7 +157,7 @@ async function rotateRke1(spec: RancherClusterRotateStepSpec, ctx: StepContext):
     const cond = condition(now, 'Updated');
     const pending = now.spec?.rancherKubernetesEngineConfig?.rotateCertificates;
     if ((pending === undefined || pending === null) && cond?.status === 'True') return { done: true, line: 'Rancher reports the rotation done (block cleared, Updated True)' };
-    if (cond?.status === 'False' && pending) {
+    if (cond?.status === 'False' && pending && JSON.stringify(cond) !== updatedBefore) {
       failed = cond;
       return { done: true, line: '' };
     }

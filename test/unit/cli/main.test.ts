@@ -49,7 +49,7 @@ describe('cert-rotation dispatcher', () => {
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
       expect(r.stdout).toMatch(/^Usage: cert-rotation check \[PATH\.\.\.\] \[options\]/);
-      expect(r.stdout).toContain('Exit codes:');
+      expect(r.stdout).toContain('Exit codes (the highest that applies wins):');
       expect(r.stdout).toContain('--preset NAME');
     }
     expect(viaFlag.stdout).toBe(viaHelp.stdout);
