@@ -101,11 +101,13 @@ describe('RkeCertificateRotation on stand-in nodes over SSH', () => {
 
   test('a cluster without cluster.rkestate (before RKE v0.2.0) fails naming rke up; upFirst runs rke up, then rotates', () => {
     const state = clusterYml.replace(/\.yml$/, '.rkestate');
-    // Before v0.2.0 RKE kept no state file and the CA key lived on the control-plane nodes
+    // Before v0.2.0 RKE kept no state file and the CA keys lived on the control-plane nodes
     // (https://rke.docs.rancher.com/cert-mgmt): after the --rotate-ca above only the state holds
-    // the key, so put it where an old cluster has it.
-    const caKey = JSON.parse(fs.readFileSync(state, 'utf8')).currentState.certificatesBundle['kube-ca'].keyPEM;
-    fs.writeFileSync(path.join(root(1), 'etc/kubernetes/ssl/kube-ca-key.pem'), caKey, { mode: 0o600 });
+    // the keys, so put them where an old cluster has them.
+    const bundle = JSON.parse(fs.readFileSync(state, 'utf8')).currentState.certificatesBundle;
+    for (const ca of ['kube-ca', 'kube-apiserver-requestheader-ca']) {
+      fs.writeFileSync(path.join(root(1), `etc/kubernetes/ssl/${ca}-key.pem`), bundle[ca].keyPEM, { mode: 0o600 });
+    }
     fs.renameSync(state, state + '.hidden');
     try {
       const r = deploy({ generation: 4 }, [1]);
