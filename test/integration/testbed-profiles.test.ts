@@ -8,8 +8,8 @@ describe('test bed: cluster profiles', () => {
   const clusters = Array.from({ length: Number(env.TESTBED_CLUSTERS) }, (_, i) => i + 1)
     .filter((i) => env[`TESTBED_PROFILE_${i}`] !== 'bare');
 
-  test('the suite\'s test bed has a Rancher server and an RKE1 and an RKE2 downstream cluster', () => {
-    expect(clusters.map((i) => env[`TESTBED_PROFILE_${i}`])).toEqual(['rancher-local', 'rke1', 'rke2']);
+  test('the suite\'s test bed has a Rancher server, an RKE1 and an RKE2 downstream cluster of 2.8, and an RKE2 one of 2.12', () => {
+    expect(clusters.map((i) => env[`TESTBED_PROFILE_${i}`])).toEqual(['rancher-local', 'rke1', 'rke2', 'rancher-2.12']);
   });
 
   test.each(clusters)('cluster %i has exactly its profile\'s workloads, all Ready', (cluster) => {
