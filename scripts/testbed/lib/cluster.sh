@@ -199,6 +199,31 @@ ensure_sshd() {
     bash -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server'
 }
 
+# start_node_sshd ID NODE SETENV: one sshd on a free loopback port for stand-in
+# node NODE (its files in $TESTBED_DIR/ssh named after ID: host-ID, sshd-ID.conf,
+# port-ID), key login only, SETENV as its sessions' environment.
+start_node_sshd() {
+  local id=$1 node=$2 setenv=$3 d="$TESTBED_DIR/ssh" port
+  port=$(free_port)
+  ssh-keygen -q -t ed25519 -N '' -f "$d/host-$id" -C "$node"
+  cat >"$d/sshd-$id.conf" <<EOF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $d/host-$id
+PidFile $d/sshd-$id.pid
+AuthorizedKeysFile $d/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SetEnv $setenv
+EOF
+  start_daemon "sshd-$id" "$TESTBED_DIR/logs/sshd-$id.log" /usr/sbin/sshd -D -e -f "$d/sshd-$id.conf"
+  echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$d/host-$id.pub")" >>"$d/known_hosts"
+  echo "$port" >"$d/port-$id"
+}
+
 # start_sshd_nodes N: one sshd per stand-in node on loopback, each with its own
 # host key and TESTBED_NODE name; root logs in with a generated key.
 start_sshd_nodes() {
@@ -214,25 +239,7 @@ start_sshd_nodes() {
   : >"$TESTBED_DIR/node-calls.log"
   : >"$d/known_hosts"
   for i in $(seq 1 "$n"); do
-    local port
-    port=$(free_port)
-    ssh-keygen -q -t ed25519 -N '' -f "$d/host-$i" -C "node-$i"
-    cat >"$d/sshd-$i.conf" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $d/host-$i
-PidFile $d/sshd-$i.pid
-AuthorizedKeysFile $d/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-SetEnv TESTBED_NODE=node-$i TESTBED_NODE_ROOT=$TESTBED_DIR/nodes/node-$i/root PATH=$TESTBED_DIR/node-bin:/usr/local/bin:/usr/bin:/bin
-EOF
-    start_daemon "sshd-$i" "$TESTBED_DIR/logs/sshd-$i.log" /usr/sbin/sshd -D -e -f "$d/sshd-$i.conf"
-    echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$d/host-$i.pub")" >>"$d/known_hosts"
-    echo "$port" >"$d/port-$i"
+    start_node_sshd "$i" "node-$i" "TESTBED_NODE=node-$i TESTBED_NODE_ROOT=$TESTBED_DIR/nodes/node-$i/root PATH=$TESTBED_DIR/node-bin:/usr/local/bin:/usr/bin:/bin"
   done
   for i in $(seq 1 "$n"); do
     local port ok=""

@@ -136,24 +136,9 @@ start_kubeadm_sshd() {
   fi
   [ -f "$TESTBED_DIR/node-calls.log" ] || : >"$TESTBED_DIR/node-calls.log"
   write_kubeadm_node_commands "$(kubeadm_dir)/node-bin"
-  port=$(free_port)
-  ssh-keygen -q -t ed25519 -N '' -f "$d/host-kubeadm" -C "$KUBEADM_NODE"
-  cat >"$d/sshd-kubeadm.conf" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $d/host-kubeadm
-PidFile $d/sshd-kubeadm.pid
-AuthorizedKeysFile $d/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-SetEnv TESTBED_NODE=$KUBEADM_NODE TESTBED_NODE_ROOT=$root TESTBED_DIR=$TESTBED_DIR PATH=$(kubeadm_dir)/node-bin:$KUBE_DIR:/usr/local/bin:/usr/bin:/bin
-EOF
-  start_daemon sshd-kubeadm "$TESTBED_DIR/logs/sshd-kubeadm.log" /usr/sbin/sshd -D -e -f "$d/sshd-kubeadm.conf"
-  echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$d/host-kubeadm.pub")" >>"$d/known_hosts"
-  echo "$port" >"$d/port-kubeadm"
+  start_node_sshd kubeadm "$KUBEADM_NODE" \
+    "TESTBED_NODE=$KUBEADM_NODE TESTBED_NODE_ROOT=$root TESTBED_DIR=$TESTBED_DIR PATH=$(kubeadm_dir)/node-bin:$KUBE_DIR:/usr/local/bin:/usr/bin:/bin"
+  port=$(cat "$d/port-kubeadm")
   local ok=""
   for _ in $(seq 1 40); do
     if ssh -q -i "$d/id_ed25519" -o UserKnownHostsFile="$d/known_hosts" -o StrictHostKeyChecking=yes \
