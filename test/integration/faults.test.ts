@@ -4,7 +4,7 @@ import { cattleCaChecksum } from '../../lib/pki/fingerprint';
 import { makePrivateCa, RancherFiles } from '../support/pki';
 import { resetRancherInstall } from './support/rancher-bed';
 import { RancherScenario, STACK } from './support/rancher-scenario';
-import { kubectl } from '../../scripts/testbed/client';
+import { kubectl, run, testbedProcessEnv } from '../../scripts/testbed/client';
 
 // The fault harness (issue 9): a CA rotation of the Rancher stack on the test
 // bed's Rancher model, with the engine killed at one write (by step, not by
@@ -173,5 +173,30 @@ describe('fault harness: a killed or refused write, then a plain re-deploy, leav
     sc.expectNoAgentStartFailures(since);
     sc.expectSecondPlanEmpty();
     sc.expectNoKeyAnywhere();
+  });
+
+  // Last: from here on the workspace deploys through the real app (main.ts), whose synth guards the local state.
+  test('through the app: engine killed after tls-rancher-ingress with the state file cut short; the next cdktf deploy puts back the last good state and converges', () => {
+    const since = new Date().toISOString();
+    const next = sc.files(makePrivateCa(`Fault ${++round}`));
+    sc.ws.useApp(sc.writeConfig(next));
+    const env = faultEnv({ name: 'tls-rancher-ingress', match: STEPS[1][1], when: 'after' });
+    sc.ws.deploy(STACK, [0, 1, 137, 255], env);
+    expect(fs.readFileSync(env.CERT_ROTATION_FAULT_MARKER as string, 'utf8')).toMatch(/^after /);
+    // GIVEN the state file as a kill during Terraform's in-place rewrite leaves it: cut short
+    const statePath = path.join(sc.ws.dir, `terraform.${STACK}.tfstate`);
+    const text = fs.readFileSync(statePath, 'utf8');
+    fs.writeFileSync(statePath, text.slice(0, Math.floor(text.length / 2)));
+    // Terraform alone refuses to start on it (this is what a user had to repair by hand)
+    const engine = testbedProcessEnv().TERRAFORM_BINARY_NAME ?? 'terraform';
+    const refused = run(engine, ['plan', '-input=false', '-no-color'], { cwd: sc.ws.stackDir(STACK), env: testbedProcessEnv(), ok: [1] });
+    expect(refused.stdout + refused.stderr).toMatch(/state/i);
+    // WHEN the user runs the same cdktf deploy again
+    const r = sc.ws.deploy(STACK);
+    // THEN the app put back the last good state, said so, and the rotation finished
+    expect((r.stdout + r.stderr).replace(/\s+/g, ' ')).toMatch(/tfstate is cut short or not JSON \(\d+ bytes\) \(a run killed while Terraform wrote it\): restored the last readable state \(serial \d+\)/);
+    expect(fs.readdirSync(sc.ws.dir).filter((f) => f.startsWith(`terraform.${STACK}.tfstate.torn-`))).toHaveLength(1);
+    current = next;
+    expectConverges(current, since);
   });
 });

@@ -50,9 +50,15 @@ export class RancherScenario {
   }
 
   synth(f: RancherFiles, o: SynthOptions = {}): void {
+    const configFile = this.writeConfig(f, o);
+    this.ws.synth((app) => new RancherStack(app, STACK, loadConfig(configFile, { now: new Date() })));
+  }
+
+  /** Writes the configuration file a user would for `f` (cert-rotation.yaml in the workspace); returns its path. */
+  writeConfig(f: RancherFiles, o: SynthOptions = {}): string {
     this.keysSeen.push(f.keyPem);
     const env = this.env;
-    const configFile = writeConfig(this.ws.dir, {
+    return writeConfig(this.ws.dir, {
       rancher: {
         kubeconfig: env.KUBECONFIG,
         context: `testbed-${this.server}`,
@@ -74,7 +80,6 @@ export class RancherScenario {
         ...(o.fleet === false ? {} : { fleetCluster: env[`TESTBED_FLEET_CLUSTER_${i}`] }),
       })),
     });
-    this.ws.synth((app) => new RancherStack(app, STACK, loadConfig(configFile, { now: new Date() })));
   }
 
   agentChecksum(cluster: number, kind: string, name: string): string | undefined {
@@ -131,10 +136,14 @@ export class RancherScenario {
   expectNoKeyAnywhere(): void {
     const statePath = path.join(this.ws.dir, `terraform.${STACK}.tfstate`);
     const state = fs.existsSync(statePath) ? fs.readFileSync(statePath, 'utf8') : '';
-    const backup = fs.existsSync(`${statePath}.backup`) ? fs.readFileSync(`${statePath}.backup`, 'utf8') : '';
+    // Terraform's .backup, and the app's .last-good and .torn-* copies (lib/local-state.ts).
+    const copies = fs.readdirSync(this.ws.dir)
+      .filter((f) => f.startsWith(`terraform.${STACK}.tfstate.`))
+      .map((f) => fs.readFileSync(path.join(this.ws.dir, f), 'utf8'))
+      .join('\n');
     for (const key of this.keysSeen) {
       expectNoKey(this.ws.synthesizedText(), key, 'cdktf.out');
-      expectNoKey(state + backup, key, 'the state file or its backup');
+      expectNoKey(state + copies, key, 'the state file or its copies');
       expectNoKey(this.ws.logs.join('\n'), key, 'the deploy logs');
     }
   }

@@ -56,11 +56,29 @@ export class Workspace {
     return path.join(this.outdir, 'stacks', stack);
   }
 
-  /** `cdktf deploy --auto-approve --skip-provider-lock` on the synthesized output; `ok` lists the accepted exit codes. */
+  /**
+   * From now on `deploy` runs the real app (main.ts) on `configFile`, as a user's
+   * `cdktf deploy` does: synth first, then the engine.
+   */
+  useApp(configFile: string): void {
+    fs.writeFileSync(path.join(this.dir, 'cdktf.json'), JSON.stringify({
+      language: 'typescript',
+      app: `npx ts-node --transpile-only ${path.join(REPO_ROOT, 'main.ts')}`,
+      output: 'cdktf.out',
+      sendCrashReports: 'false',
+    }, null, 2));
+    this.appConfig = configFile;
+  }
+
+  private appConfig?: string;
+
+  /** `cdktf deploy --auto-approve --skip-provider-lock` on the synthesized output (or the app's, after `useApp`); `ok` lists the accepted exit codes. */
   deploy(stack: string, ok = [0], env: NodeJS.ProcessEnv = {}): RunResult {
+    const synth = this.appConfig ? [] : ['--skip-synth'];
+    const appEnv = this.appConfig ? { CERT_ROTATION_CONFIG: this.appConfig, CERT_ROTATION_STACK: stack } : {};
     const r = run(path.join(REPO_ROOT, 'node_modules/.bin/cdktf'),
-      ['deploy', stack, '--auto-approve', '--skip-provider-lock', '--skip-synth'],
-      { cwd: this.dir, ok, env: { ...testbedProcessEnv(), ...env } });
+      ['deploy', stack, '--auto-approve', '--skip-provider-lock', ...synth],
+      { cwd: this.dir, ok, env: { ...testbedProcessEnv(), ...appEnv, ...env } });
     this.logs.push(r.stdout, r.stderr);
     return r;
   }
