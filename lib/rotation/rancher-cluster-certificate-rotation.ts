@@ -1,9 +1,12 @@
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { fieldManagerFor } from '../contract';
-import { dnsLabel, dnsSubdomain } from '../rules';
+import { fieldManagerFor, sha256Hex } from '../contract';
+import { dnsLabel, dnsSubdomain, Workload } from '../rules';
+import { StepTarget } from '../steps/spec';
 import { ClusterStep } from './cluster-step';
-import { checkProp, RotationPropError } from './common';
+import { addRotationWarning, checkProp, RotationPropError } from './common';
+import { RKE_ROTATE_CA_WORKLOADS } from './rke-certificate-rotation';
+import { RolloutRestart } from './rollout-restart';
 
 /** Services Rancher's RKE1 rotation accepts (rancher/rke `types/rke_types.go`, `RotateCertificates.Services`). */
 export const RKE1_ROTATE_SERVICES = ['etcd', 'kubelet', 'kube-apiserver', 'kube-proxy', 'kube-scheduler', 'kube-controller-manager'] as const;
@@ -44,6 +47,31 @@ export interface RancherClusterRotation {
    * @default false
    */
   readonly caCertificates?: boolean;
+  /**
+   * RKE1 only: after Rancher reports the rotation done, roll the pods that hold
+   * service-account tokens or the cluster's CA (the procedure's last step:
+   * Rancher's agents, kube-api-auth, the ingress controller, the network and
+   * DNS pods, then your own), on the downstream cluster this kubeconfig reaches
+   * (absolute path; e.g. the kubeconfig Rancher gives for the cluster, which
+   * goes through Rancher and keeps working across the rotation).
+   * @default - no restart; rotating the CA without it warns `[cert-rotation:podsNotRestarted]`
+   */
+  readonly restartAfter?: RancherClusterRestart;
+}
+
+/** The restart after an RKE1 rotation: the downstream cluster and what to roll there. */
+export interface RancherClusterRestart {
+  readonly kubeconfig: string;
+  readonly context?: string;
+  /**
+   * @default RKE_ROTATE_CA_WORKLOADS - the system workloads of an RKE cluster (each skipped when it does not exist)
+   */
+  readonly workloads?: Workload[];
+  /**
+   * How long to wait for each rollout, in seconds.
+   * @default 300
+   */
+  readonly waitSeconds?: number;
 }
 
 /** Properties of {@link RancherClusterCertificateRotation}. */
@@ -82,7 +110,8 @@ export interface RancherClusterCertificateRotationProps {
  *   done when Rancher has cleared the block and `Updated` is True. A block
  *   this construct did not write stops the step before any change (a leftover
  *   of a failed rotation makes Rancher retry it forever); a failed rotation
- *   is cleared by the step so that it cannot loop.
+ *   is cleared by the step so that it cannot loop. With `restartAfter`, the
+ *   pods holding service-account tokens or the CA roll after it.
  *
  * A rotation runs when its generation, services or CA flag change; an
  * unrelated change plans nothing.
@@ -92,6 +121,8 @@ export interface RancherClusterCertificateRotationProps {
 export class RancherClusterCertificateRotation extends Construct {
   /** One step per cluster, in `clusters` order. */
   public readonly steps: ClusterStep[] = [];
+  /** The restarts after RKE1 rotations (`restartAfter`), in `clusters` order. */
+  public readonly restarts: RolloutRestart[] = [];
 
   constructor(scope: Construct, id: string, props: RancherClusterCertificateRotationProps) {
     super(scope, id);
@@ -146,6 +177,25 @@ export class RancherClusterCertificateRotation extends Construct {
       });
       this.steps.push(step);
       previous = [step.resource];
+      if (c.restartAfter !== undefined) {
+        if (c.distribution !== 'rke1') {
+          throw new RotationPropError(at, 'restartAfter', c.restartAfter, 'is for RKE1 clusters only', 'leave it out: Rancher restarts the RKE2/K3s services itself and their tokens do not change');
+        }
+        const target: StepTarget = { cluster: c.name, kubeconfig: c.restartAfter.kubeconfig, ...(c.restartAfter.context !== undefined ? { context: c.restartAfter.context } : {}) };
+        const restart = new RolloutRestart(this, `Restart-${c.name}`, {
+          target,
+          // Changes exactly when a new rotation of this cluster is asked for.
+          trustHash: sha256Hex(`rancher-rke1-rotation:${c.name}:${c.generation}:${[...services].sort().join(',')}:${c.caCertificates === true}`),
+          workloads: c.restartAfter.workloads ?? [...RKE_ROTATE_CA_WORKLOADS],
+          ...(c.restartAfter.waitSeconds !== undefined ? { waitSeconds: c.restartAfter.waitSeconds } : {}),
+          dependsOn: [step.resource],
+        });
+        this.restarts.push(restart);
+        previous = [restart.step.resource];
+      } else if (c.distribution === 'rke1' && c.caCertificates) {
+        addRotationWarning(this, 'podsNotRestarted',
+          `${at}: the CA rotates but no pods are restarted: pods keep the old CA and service-account tokens until they restart. Fix: set restartAfter with the cluster's kubeconfig`);
+      }
     }
   }
 }

@@ -45,13 +45,22 @@ function workloads(list: unknown): string {
   return Array.isArray(list) ? (list as StepWorkload[]).map((w) => `${w.kind} ${w.namespace}/${w.name}`).join(', ') : '';
 }
 
+/** `N`, or `old → N` when the step replaces the same cluster's earlier rotation. */
+function generationChange(p: Record<string, unknown>, before?: Record<string, unknown>): string {
+  const same = before !== undefined && before.step === p.step && before.name === p.name && before.namespace === p.namespace;
+  return same && before!.generation !== undefined && before!.generation !== p.generation ? `${before!.generation} → ${p.generation}` : String(p.generation);
+}
+
 function short(v: unknown): string {
   const s = String(v ?? '');
   return s.length > 16 ? `${s.slice(0, 12)}…` : s;
 }
 
-/** One line saying what a step does, from its public form (as in a plan). */
-export function describeStep(p: Record<string, unknown>): string {
+/**
+ * One line saying what a step does, from its public form (as in a plan);
+ * `before` is the public form it replaces, when the plan replaces one.
+ */
+export function describeStep(p: Record<string, unknown>, before?: Record<string, unknown>): string {
   const cluster = String(p.cluster ?? '?');
   switch (p.step) {
     case 'secret':
@@ -71,7 +80,7 @@ export function describeStep(p: Record<string, unknown>): string {
       const services = Array.isArray(p.services) && p.services.length > 0 ? `services ${(p.services as string[]).join(', ')}` : 'all services';
       const object = p.kind === 'rke1' ? `clusters.management.cattle.io/${p.name} spec.rancherKubernetesEngineConfig.rotateCertificates` : `clusters.provisioning.cattle.io ${p.namespace}/${p.name} spec.rkeConfig.rotateCertificates`;
       return (
-        `cert-rotation step rancher-cluster-rotate [${cluster}]: ask Rancher to rotate ${services}${p.caCertificates ? ' and the CA' : ''} (generation ${p.generation}) through ${object}, ` +
+        `cert-rotation step rancher-cluster-rotate [${cluster}]: ask Rancher to rotate ${services}${p.caCertificates ? ' and the CA' : ''} (generation ${generationChange(p, before)}) through ${object}, ` +
         `wait up to ${Number(p.timeoutSeconds ?? 0)} s until Rancher reports it done`
       );
     }

@@ -41,7 +41,9 @@ function stepOf(rc: ResourceChangeJson, resource: ConfigResourceJson, p: Provisi
       // A cert-rotation step: its command is always `cert-rotation step`; what it does is in its triggers.
       const step = valueAt(rc.change.after, ['triggers_replace']);
       if (rc.type === 'terraform_data' && step && typeof step === 'object' && typeof (step as Record<string, unknown>).step === 'string') {
-        return { provisioner: p.type, lines: [describeStep(step as Record<string, unknown>)], where };
+        const before = valueAt(rc.change.before, ['triggers_replace']);
+        const replaced = before && typeof before === 'object' ? (before as Record<string, unknown>) : undefined;
+        return { provisioner: p.type, lines: [describeStep(step as Record<string, unknown>, replaced)], where };
       }
       const command = constant(e.command);
       return typeof command === 'string' ? { provisioner: p.type, lines: [command], where } : computed(p.type, e.command, where);

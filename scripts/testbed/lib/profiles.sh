@@ -103,7 +103,10 @@ fleet_cluster_name() {
 # <id> (spec.displayName testbed-I, "local" for R) and, for downstream
 # clusters, clusters.fleet.cattle.io fleet-default/<name>, all labelled
 # testbed.cert-rotation/cluster=testbed-I. The Rancher model fills their status
-# and acts on them (method 1, Fleet force update).
+# and acts on them (method 1, Fleet force update). The rke1 cluster's object
+# and the rke2 cluster's provisioning cluster carry
+# testbed.cert-rotation/standin-nodes=true: the stand-in nodes (--nodes) are
+# their machines, and Rancher's certificate rotation runs on them.
 create_rancher_clusters() {
   local r=$1 n=$2 i id fleet
   {
@@ -118,6 +121,7 @@ kind: Cluster
 metadata:
   name: $id
   labels: {testbed.cert-rotation/cluster: testbed-$i}
+$([ "${CLUSTER_PROFILE[$i]}" = rke1 ] && printf '  annotations: {testbed.cert-rotation/standin-nodes: "true"}\n')
 spec:
   displayName: $([ "$i" = "$r" ] && echo local || echo "testbed-$i")
   internal: $([ "$i" = "$r" ] && echo true || echo false)
@@ -152,6 +156,7 @@ metadata:
   name: testbed-$i
   namespace: fleet-default
   labels: {testbed.cert-rotation/cluster: testbed-$i}
+$([ "${CLUSTER_PROFILE[$i]}" = rke2 ] && printf '  annotations: {testbed.cert-rotation/standin-nodes: "true"}\n')
 spec:
   kubernetesVersion: v1.33.3+rke2r1
   rkeConfig: {}

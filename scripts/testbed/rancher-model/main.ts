@@ -33,7 +33,7 @@
 //
 // Every decision goes to $TESTBED_DIR/rancher-model/events.jsonl, one JSON
 // object a line, which tests read.
-import { execFileSync } from 'child_process';
+import { execFile, execFileSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
@@ -70,6 +70,8 @@ const CATTLE_CA_CHECKSUM = 'CATTLE_CA_CHECKSUM';
 const AGENT_FORCE_DEPLOY = 'io.cattle.agent.force.deploy';
 /** Which test-bed cluster a clusters.{management,fleet}.cattle.io object stands for (testbed-I). */
 const TESTBED_CLUSTER_LABEL = 'testbed.cert-rotation/cluster';
+/** On a cluster object: the test bed's stand-in nodes (--nodes) are that cluster's machines. */
+const STANDIN_NODES = 'testbed.cert-rotation/standin-nodes';
 /** Fleet's agent namespace downstream (rancher/fleet internal/config/config.go, DefaultNamespace). */
 const FLEET_AGENT_NS = 'cattle-fleet-system';
 /** The agent workloads Rancher's template renders (pkg/systemtemplate/template.go); the node agent only for RKE1 up to 2.11. */
@@ -123,6 +125,36 @@ class RancherModel {
 
   record(event: string, fields: Record<string, unknown>): void {
     fs.appendFileSync(this.eventsFile, JSON.stringify({ time: new Date().toISOString(), event, ...fields }) + '\n');
+  }
+
+  /** The stand-in nodes (node-<i> under <testbed>/nodes), in order; an RKE2 server has the rke2-server unit. */
+  private standinNodes(): Array<{ name: string; root: string; role: 'server' | 'agent' }> {
+    const dir = path.join(this.opts.testbedDir, 'nodes');
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir)
+      .filter((n) => /^node-\d+$/.test(n))
+      .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+      .map((name) => {
+        const root = path.join(dir, name, 'root');
+        return { name, root, role: fs.existsSync(path.join(root, 'etc/systemd/system/rke2-server.service')) ? 'server' as const : 'agent' as const };
+      });
+  }
+
+  /** Runs commands on a stand-in node, as its agent would (the node's command wrappers: logged, then modelled). */
+  private async onNode(node: { name: string; root: string }, commands: string[][]): Promise<{ ok: boolean; output: string }> {
+    let output = '';
+    for (const [cmd, ...args] of commands) {
+      const r = await new Promise<{ ok: boolean; out: string }>((resolve) => {
+        execFile(path.join(this.opts.testbedDir, 'node-bin', cmd), args, {
+          cwd: node.root,
+          env: { ...process.env, TESTBED_DIR: this.opts.testbedDir, TESTBED_NODE: node.name, TESTBED_NODE_ROOT: node.root },
+          timeout: 60_000,
+        }, (err, stdout, stderr) => resolve({ ok: !err, out: `${stdout}${stderr}` }));
+      });
+      output += `$ ${[cmd, ...args].join(' ')}\n${r.out}`;
+      if (!r.ok) return { ok: false, output };
+    }
+    return { ok: true, output };
   }
 
   async run(): Promise<void> {
@@ -516,13 +548,32 @@ class RancherModel {
       }
       if (Date.now() - run.startedAt < 1500) continue; // the nodes take their time
       this.rotations.delete(key);
+      const testbedCluster = cluster.metadata.labels?.[TESTBED_CLUSTER_LABEL];
+      let done: Array<{ node: string; commands: string[]; output?: string }>;
+      if (cluster.metadata.annotations?.[STANDIN_NODES] === 'true') {
+        // The machines are the stand-in nodes: each runs its plan, servers (etcd + control plane) first.
+        done = [];
+        const machines = this.standinNodes();
+        for (const node of [...machines.filter((m) => m.role === 'server'), ...machines.filter((m) => m.role === 'agent')]) {
+          if (!v2NodeRotates(node.role, services)) continue;
+          const commands = v2RotationPlan(node.role, services);
+          const result = await this.onNode(node, commands);
+          done.push({ node: node.name, commands: commands.map((c) => c.join(' ')), output: result.output });
+          if (!result.ok) {
+            const message = `operation [${node.name}] certificate rotation failed`;
+            await this.server.mergePatch(`${cpPath}/status`, { status: { conditions: withCondition(cp.status.conditions, 'Ready', 'False', message, 'Error') } });
+            this.record('certificate-rotation-failed', { kind: 'v2', cluster: `${ns}/${name}`, testbedCluster, generation, node: node.name, message, output: result.output });
+            return;
+          }
+        }
+      } else {
+        // Fake (kwok) nodes: what each would run, recorded, not run.
+        done = nodes.map((node: string) => ({ node, commands: v2RotationPlan('server', services).map((c) => c.join(' ')) }));
+      }
       let conditions = withCondition(cp.status.conditions, 'Ready', 'True');
       conditions = withCondition(conditions, 'Reconciled', 'True');
       await this.server.mergePatch(`${cpPath}/status`, { status: { certificateRotationGeneration: generation, conditions } });
-      this.record('certificate-rotation-done', {
-        kind: 'v2', cluster: `${ns}/${name}`, testbedCluster: cluster.metadata.labels?.[TESTBED_CLUSTER_LABEL], generation, services,
-        nodes: nodes.map((node: string) => ({ node, commands: v2RotationPlan(services) })),
-      });
+      this.record('certificate-rotation-done', { kind: 'v2', cluster: `${ns}/${name}`, testbedCluster, generation, services, nodes: done });
     }
   }
 
@@ -573,15 +624,32 @@ class RancherModel {
         this.record('certificate-rotation-failed', { kind: 'rke1', cluster: cluster.metadata.name, testbedCluster, message: 'CA Certificate or Key is empty' });
         continue;
       }
-      this.rotations.delete(key);
       // rke: with caCertificates a new CA and every service certificate; else the listed services (none: all).
-      const services = asked.caCertificates === true || !(asked.services ?? []).filter(Boolean).length ? ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'] : asked.services;
+      const listed: string[] = (asked.services ?? []).filter(Boolean);
+      const services = asked.caCertificates === true || !listed.length ? ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'] : listed;
+      let output: string | undefined;
+      if (cluster.metadata.annotations?.[STANDIN_NODES] === 'true') {
+        // Rancher runs rke's rotation in-process against the cluster's nodes; the stand-in rke does to the
+        // nodes' files what it does (its cluster.yml lists the stand-in nodes).
+        const node = this.standinNodes()[0];
+        const command = ['rke', 'cert', 'rotate', ...(asked.caCertificates === true ? ['--rotate-ca'] : listed.flatMap((sv) => ['--service', sv])), '--config', path.join(node?.root ?? '', 'root/rke/cluster.yml')];
+        const result = node ? await this.onNode(node, [command]) : { ok: false, output: 'no stand-in node' };
+        output = result.output;
+        if (!result.ok) {
+          run.lastFailure = Date.now();
+          const message = (/Failed to rotate certificates: [^\n]*/.exec(result.output) ?? ['rke cert rotate failed'])[0];
+          await this.server.mergePatch(base, { status: { conditions: withCondition(conditions, 'Updated', 'False', message, 'Error') } });
+          this.record('certificate-rotation-failed', { kind: 'rke1', cluster: cluster.metadata.name, testbedCluster, message, output });
+          continue;
+        }
+      }
+      this.rotations.delete(key);
       await this.server.mergePatch(base, {
         metadata: withoutCa ? { annotations: { 'testbed.cert-rotation/state-without-ca': null } } : {},
         spec: { rancherKubernetesEngineConfig: { rotateCertificates: null } },
         status: { conditions: withCondition(conditions, 'Updated', 'True') },
       });
-      this.record('certificate-rotation-done', { kind: 'rke1', cluster: cluster.metadata.name, testbedCluster, caCertificates: asked.caCertificates === true, services });
+      this.record('certificate-rotation-done', { kind: 'rke1', cluster: cluster.metadata.name, testbedCluster, caCertificates: asked.caCertificates === true, services, ...(output !== undefined ? { output } : {}) });
     }
   }
 
@@ -733,8 +801,25 @@ function withCondition(conditions: any[] | undefined, type: string, status: stri
  * restart; worker-only nodes restart rke2-agent. The test bed's fake nodes carry
  * every role, so each is a server node.
  */
-function v2RotationPlan(services: string[]): string[] {
-  return ['systemctl stop rke2-server', ['rke2 certificate rotate', ...services.map((s) => `-s ${s}`)].join(' '), 'systemctl restart rke2-server'];
+/**
+ * What Rancher's planner runs on a machine (rancher/rancher pkg/capr/planner/certificaterotation.go
+ * rotateCertificatesPlan): a server (etcd and/or control plane) stops rke2-server, runs
+ * `rke2 certificate rotate` with one -s per service (none: all) and restarts; a worker only restarts
+ * rke2-agent.
+ */
+function v2RotationPlan(role: 'server' | 'agent', services: string[]): string[][] {
+  if (role === 'agent') return [['systemctl', 'restart', 'rke2-agent']];
+  return [['systemctl', 'stop', 'rke2-server'], ['rke2', 'certificate', 'rotate', ...services.flatMap((s) => ['-s', s])], ['systemctl', 'restart', 'rke2-server']];
+}
+
+/**
+ * Whether the planner rotates a machine (shouldRotateEntry): every machine when no service is named,
+ * else a worker only for a service its kubelet or proxy uses; an RKE2 server runs etcd and the control
+ * plane, and every name is one of theirs.
+ */
+function v2NodeRotates(role: 'server' | 'agent', services: string[]): boolean {
+  if (services.length === 0 || role === 'server') return true;
+  return services.some((s) => ['rke2-server', 'k3s-server', 'api-server', 'kubelet', 'kube-proxy', 'auth-proxy'].includes(s));
 }
 
 function testbedIndex(obj: any): number | undefined {
