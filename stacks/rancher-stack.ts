@@ -2,10 +2,14 @@ import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ConfigError } from '../lib/config/config-error';
-import { RotationConfig } from '../lib/config/load-config';
+import { ResolvedNode, RotationConfig } from '../lib/config/load-config';
 import { RotationPropError, terraformLiteral } from '../lib/rotation/common';
+import { NodeSsh } from '../lib/rotation/node-command';
+import { RancherContainerCertificateRotation } from '../lib/rotation/rancher-container-certificate-rotation';
 import { RancherRelease } from '../lib/rotation/rancher-helm-values';
 import { RancherServerRotation } from '../lib/rotation/rancher-server-rotation';
+import { Rke2CertificateRotation } from '../lib/rotation/rke2-certificate-rotation';
+import { RkeCertificateRotation } from '../lib/rotation/rke-certificate-rotation';
 import { constrainProvider } from './providers';
 
 /** Where each construct prop comes from in the configuration file, for errors. */
@@ -45,28 +49,64 @@ const CONFIG_FIELD_OF_PROP: Record<string, string> = {
  * @see https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/manage-clusters/rotate-certificates
  */
 export class RancherStack extends TerraformStack {
-  readonly rotation: RancherServerRotation;
+  /** The Rancher server certificate rotation (`rancher:`). */
+  readonly rotation?: RancherServerRotation;
+  /** `rke2:`, `rke:` and `rancherContainer:`, when the file has them. */
+  readonly rke2?: Rke2CertificateRotation;
+  readonly rke?: RkeCertificateRotation;
+  readonly rancherContainer?: RancherContainerCertificateRotation;
 
   constructor(scope: Construct, id: string, config: RotationConfig) {
     super(scope, id);
+    let section = 'rancher';
     try {
-      this.rotation = this.build(config);
+      if (config.rancher) this.rotation = this.build(config, config.rancher);
+      const ssh = (n: ResolvedNode): NodeSsh => {
+        const { dataDir: _d, kubeconfigPath: _k, ...rest } = n;
+        return rest;
+      };
+      if (config.rke2) {
+        section = 'rke2';
+        const r = config.rke2;
+        this.rke2 = new Rke2CertificateRotation(this, 'rke2', {
+          servers: r.servers.map((n) => ({ ...n })), agents: r.agents.map((n) => ({ ...n })), generation: r.generation, services: r.services, mode: r.mode,
+          dataDir: r.dataDir, kubeconfigPath: r.kubeconfigPath, readinessTimeoutSeconds: r.readinessTimeoutSeconds,
+        });
+      }
+      if (config.rke) {
+        section = 'rke';
+        const r = config.rke;
+        this.rke = new RkeCertificateRotation(this, 'rke', {
+          host: ssh(r.host), clusterConfigPath: r.clusterConfigPath, generation: r.generation, services: r.services,
+          rotateCA: r.rotateCA, upFirst: r.upFirst, rkeCommand: r.rkeCommand,
+          ...(r.cluster ? { cluster: { cluster: 'rke', kubeconfig: r.cluster.kubeconfig, ...(r.cluster.context ? { context: r.cluster.context } : {}) } } : {}),
+        });
+      }
+      if (config.rancherContainer) {
+        section = 'rancherContainer';
+        const r = config.rancherContainer;
+        this.rancherContainer = new RancherContainerCertificateRotation(this, 'rancher-container', {
+          host: ssh(r.host), container: r.container, rancherVersion: r.rancherVersion, generation: r.generation,
+          servedEndpoint: r.servedEndpoint, minValidDays: r.minValidDays,
+        });
+      }
     } catch (e) {
       if (e instanceof RotationPropError) {
-        const field = CONFIG_FIELD_OF_PROP[e.prop] ?? (e.prop.startsWith('workload') ? 'rancher.restartWorkloads' : `(${e.construct} prop ${e.prop})`);
+        const field = section !== 'rancher'
+          ? `${section}.${e.prop}`
+          : CONFIG_FIELD_OF_PROP[e.prop] ?? (e.prop.startsWith('workload') ? 'rancher.restartWorkloads' : `(${e.construct} prop ${e.prop})`);
         throw new ConfigError(config.file, field, `'${String(e.value)}' ${e.problem}`, e.fix);
       }
       throw e;
     }
   }
 
-  private build(config: RotationConfig): RancherServerRotation {
+  private build(config: RotationConfig, r: NonNullable<RotationConfig['rancher']>): RancherServerRotation {
     // Every text of the configuration file reaches Terraform as a literal: '${…}' in a
     // context or a version is text, never an expression Terraform evaluates. (The steps
     // escape what they carry themselves; the Helm parts are escaped here.)
     const lit = terraformLiteral;
     const opt = (text: string | undefined) => (text === undefined ? undefined : lit(text));
-    const r = config.rancher;
 
     let release: RancherRelease | undefined;
     const rel = r.release;

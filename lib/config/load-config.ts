@@ -37,10 +37,63 @@ export interface ResolvedRelease {
   readonly helmBinary: string;
 }
 
+/** A machine reached over SSH (`nodes:`), by name. */
+export interface ResolvedNode {
+  readonly name: string;
+  readonly host: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly privateKeyPath?: string;
+  readonly agent?: boolean;
+  readonly hostKey?: string;
+  /** RKE2: this node's data directory and admin kubeconfig, when they differ from the `rke2:` section's. */
+  readonly dataDir?: string;
+  readonly kubeconfigPath?: string;
+}
+
+/** `rke2:` — RKE2 `rke2 certificate rotate` on the servers, one at a time, then the agents restart. */
+export interface ResolvedRke2 {
+  readonly servers: ResolvedNode[];
+  readonly agents: ResolvedNode[];
+  readonly generation: number;
+  readonly services: string[];
+  readonly mode: 'rotate' | 'expired';
+  readonly dataDir?: string;
+  readonly kubeconfigPath?: string;
+  readonly readinessTimeoutSeconds?: number;
+}
+
+/** `rke:` — `rke cert rotate` on the machine that holds cluster.yml. */
+export interface ResolvedRke {
+  readonly host: ResolvedNode;
+  readonly clusterConfigPath: string;
+  readonly generation: number;
+  readonly services: string[];
+  readonly rotateCA: boolean;
+  readonly upFirst: boolean;
+  readonly rkeCommand?: string;
+  /** The cluster whose system workloads restart after `rotateCA`. */
+  readonly cluster?: ResolvedCluster;
+}
+
+/** `rancherContainer:` — the certificate of a single-container Rancher (`docker run rancher/rancher`). */
+export interface ResolvedRancherContainer {
+  readonly host: ResolvedNode;
+  readonly container: string;
+  readonly rancherVersion: string;
+  readonly generation: number;
+  readonly servedEndpoint?: string;
+  readonly minValidDays?: number;
+}
+
 /** The configuration after validation: absolute paths, certificates checked. */
 export interface RotationConfig {
   readonly file: string;
-  readonly rancher: ResolvedCluster & {
+  readonly rke2?: ResolvedRke2;
+  readonly rke?: ResolvedRke;
+  readonly rancherContainer?: ResolvedRancherContainer;
+  /** The Rancher server certificate rotation (`rancher:`); absent when the file rotates only nodes. */
+  readonly rancher?: ResolvedCluster & {
     readonly hostname: string;
     readonly certificate: ServerCertificate;
     readonly privateCa: boolean;
@@ -92,7 +145,14 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     throw new ConfigError(abs, '(file)', `cannot be read as configuration: ${(e as Error).message.split('\n')[0]}`, 'write the values out instead of repeating YAML aliases (*name)');
   }
   const v = new Validator(abs);
-  const root = v.object(content, '', ['rancher', 'downstream']);
+  const root = v.object(content, '', ['rancher', 'downstream', 'nodes', 'rke2', 'rke', 'rancherContainer']);
+  const nodeRotations = loadNodeRotations(v, root);
+  if (root.rancher === undefined && (root.downstream !== undefined || Object.keys(nodeRotations).length === 0)) {
+    throw new ConfigError(abs, 'rancher', 'is missing', root.downstream !== undefined
+      ? 'add the rancher section: downstream clusters follow the Rancher server certificate (see README, "Configuration")'
+      : 'add what to rotate: a rancher, rke2, rke or rancherContainer section (see README, "Configuration")');
+  }
+  if (root.rancher === undefined) return { file: abs, downstream: [], ...nodeRotations };
 
   const r = v.object(root.rancher, 'rancher', [
     'kubeconfig', 'context', 'hostname', 'certificate', 'renewBefore', 'privateCa', 'release', 'restartWorkloads',
@@ -232,6 +292,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
 
   return {
     file: abs,
+    ...nodeRotations,
     rancher: {
       name: 'rancher',
       kubeconfig: v.existingFile(r.kubeconfig, 'rancher.kubeconfig'),
@@ -250,6 +311,118 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     },
     downstream,
   };
+}
+
+/** Rotation numbers: whole numbers ≥ 1, raised by the user to rotate again. */
+function generation(v: Validator, value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ConfigError(v.file, field, value === undefined ? 'is missing' : `'${String(value)}' is not a whole number of at least 1`,
+      'start at 1 and raise it by one for each new rotation (nothing else re-runs a rotation)');
+  }
+  return value;
+}
+
+function services(v: Validator, value: unknown, field: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new ConfigError(v.file, field, 'must be a list', "write one service per item, e.g. '- api-server', or leave it out to rotate all");
+  return value.map((s, i) => v.string(s, `${field}[${i}]`));
+}
+
+/**
+ * `nodes:` (name → SSH settings) and the rotations that run on them: `rke2:`,
+ * `rke:` and `rancherContainer:`, each naming its machines from `nodes`.
+ */
+function loadNodeRotations(v: Validator, root: Record<string, any>): Pick<RotationConfig, 'rke2' | 'rke' | 'rancherContainer'> {
+  const nodes = new Map<string, ResolvedNode>();
+  if (root.nodes !== undefined) {
+    const n = v.object(root.nodes, 'nodes', Object.keys(root.nodes && typeof root.nodes === 'object' ? root.nodes : {}));
+    for (const [name, value] of Object.entries(n)) {
+      const f = `nodes.${name}`;
+      if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(name)) {
+        throw new ConfigError(v.file, f, `'${name}' is not a node name (lowercase letters, digits, dots and dashes)`, 'use the Kubernetes node name as the key');
+      }
+      const o = v.object(value, f, ['address', 'port', 'user', 'privateKeyFile', 'agent', 'hostKey', 'dataDir', 'kubeconfigPath']);
+      const port = o.port === undefined ? undefined : Number(o.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+        throw new ConfigError(v.file, `${f}.port`, `'${String(o.port)}' is not a port`, 'write the SSH port, e.g. 22');
+      }
+      const agent = v.optionalBoolean(o.agent, `${f}.agent`);
+      if (o.privateKeyFile === undefined && agent !== true) {
+        throw new ConfigError(v.file, `${f}.privateKeyFile`, 'is missing and agent is not true', 'give the path of the SSH key file (it is read at apply, never stored), or agent: true to use the running ssh-agent');
+      }
+      nodes.set(name, {
+        name,
+        host: v.string(o.address, `${f}.address`),
+        ...(port !== undefined ? { port } : {}),
+        ...(o.user !== undefined ? { user: v.string(o.user, `${f}.user`) } : {}),
+        ...(o.privateKeyFile !== undefined ? { privateKeyPath: v.existingFile(o.privateKeyFile, `${f}.privateKeyFile`) } : {}),
+        ...(agent !== undefined ? { agent } : {}),
+        ...(o.hostKey !== undefined ? { hostKey: v.string(o.hostKey, `${f}.hostKey`) } : {}),
+        ...(o.dataDir !== undefined ? { dataDir: v.string(o.dataDir, `${f}.dataDir`) } : {}),
+        ...(o.kubeconfigPath !== undefined ? { kubeconfigPath: v.string(o.kubeconfigPath, `${f}.kubeconfigPath`) } : {}),
+      });
+    }
+  }
+  const node = (value: unknown, field: string): ResolvedNode => {
+    const name = v.string(value, field);
+    const found = nodes.get(name);
+    if (!found) {
+      throw new ConfigError(v.file, field, `'${name}' is not in nodes`, nodes.size ? `use one of ${[...nodes.keys()].join(', ')}, or add it under nodes` : 'add a nodes section with its address and SSH settings');
+    }
+    return found;
+  };
+  const nodeList = (value: unknown, field: string): ResolvedNode[] => {
+    if (value === undefined || value === null) return [];
+    if (!Array.isArray(value)) throw new ConfigError(v.file, field, 'must be a list of node names', "write one name from nodes per item, e.g. '- cp-1'");
+    return value.map((x, i) => node(x, `${field}[${i}]`));
+  };
+
+  const out: { rke2?: ResolvedRke2; rke?: ResolvedRke; rancherContainer?: ResolvedRancherContainer } = {};
+  if (root.rke2 !== undefined) {
+    const o = v.object(root.rke2, 'rke2', ['servers', 'agents', 'generation', 'services', 'mode', 'dataDir', 'kubeconfigPath', 'readinessTimeoutSeconds']);
+    const servers = nodeList(o.servers, 'rke2.servers');
+    if (servers.length === 0) throw new ConfigError(v.file, 'rke2.servers', 'is missing or empty', 'list the server nodes (from nodes), in the order they rotate');
+    out.rke2 = {
+      servers,
+      agents: nodeList(o.agents, 'rke2.agents'),
+      generation: generation(v, o.generation, 'rke2.generation'),
+      services: services(v, o.services, 'rke2.services'),
+      mode: (o.mode === undefined ? 'rotate' : v.oneOf(o.mode, 'rke2.mode', ['rotate', 'expired'])) as 'rotate' | 'expired',
+      ...(o.dataDir !== undefined ? { dataDir: v.string(o.dataDir, 'rke2.dataDir') } : {}),
+      ...(o.kubeconfigPath !== undefined ? { kubeconfigPath: v.string(o.kubeconfigPath, 'rke2.kubeconfigPath') } : {}),
+      ...(o.readinessTimeoutSeconds !== undefined ? { readinessTimeoutSeconds: v.optionalSeconds(o.readinessTimeoutSeconds, 'rke2.readinessTimeoutSeconds') } : {}),
+    };
+  }
+  if (root.rke !== undefined) {
+    const o = v.object(root.rke, 'rke', ['host', 'clusterConfigPath', 'generation', 'services', 'rotateCA', 'upFirst', 'rkeCommand', 'cluster']);
+    let cluster: ResolvedCluster | undefined;
+    if (o.cluster !== undefined) {
+      const c = v.object(o.cluster, 'rke.cluster', ['kubeconfig', 'context']);
+      cluster = { name: 'rke', kubeconfig: v.existingFile(c.kubeconfig, 'rke.cluster.kubeconfig'), context: v.optionalString(c.context, 'rke.cluster.context') };
+    }
+    out.rke = {
+      host: node(o.host, 'rke.host'),
+      clusterConfigPath: v.string(o.clusterConfigPath, 'rke.clusterConfigPath'),
+      generation: generation(v, o.generation, 'rke.generation'),
+      services: services(v, o.services, 'rke.services'),
+      rotateCA: v.optionalBoolean(o.rotateCA, 'rke.rotateCA') ?? false,
+      upFirst: v.optionalBoolean(o.upFirst, 'rke.upFirst') ?? false,
+      ...(o.rkeCommand !== undefined ? { rkeCommand: v.string(o.rkeCommand, 'rke.rkeCommand') } : {}),
+      ...(cluster ? { cluster } : {}),
+    };
+  }
+  if (root.rancherContainer !== undefined) {
+    const o = v.object(root.rancherContainer, 'rancherContainer', ['host', 'container', 'rancherVersion', 'generation', 'servedEndpoint', 'minValidDays']);
+    out.rancherContainer = {
+      host: node(o.host, 'rancherContainer.host'),
+      container: v.string(o.container, 'rancherContainer.container'),
+      rancherVersion: v.string(v.notNumber(o.rancherVersion, 'rancherContainer.rancherVersion'), 'rancherContainer.rancherVersion'),
+      generation: generation(v, o.generation, 'rancherContainer.generation'),
+      ...(o.servedEndpoint !== undefined ? { servedEndpoint: v.string(o.servedEndpoint, 'rancherContainer.servedEndpoint') } : {}),
+      ...(o.minValidDays !== undefined ? { minValidDays: Number(v.string(o.minValidDays, 'rancherContainer.minValidDays')) } : {}),
+    };
+  }
+  return out;
 }
 
 function fieldOfFile(file: string, files: Record<string, string | undefined>): string {

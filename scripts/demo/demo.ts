@@ -8,6 +8,7 @@
 // The certificates come from `cert-rotation pki`, the rest from the package's
 // public API and the test bed's client; nothing here comes from test/.
 import { spawnSync } from 'child_process';
+import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
@@ -24,9 +25,9 @@ function say(text: string): void {
 }
 
 /** Runs a command with its output shown; stops the demo when it fails. */
-function show(cmd: string, args: string[], cwd = DIR): string {
+function show(cmd: string, args: string[], cwd = DIR, extraEnv: NodeJS.ProcessEnv = {}): string {
   process.stdout.write(`$ ${[path.basename(cmd), ...args].join(' ')}\n`);
-  const r = spawnSync(cmd, args, { cwd, env: { ...testbedProcessEnv(), CERT_ROTATION_CONFIG: path.join(DIR, 'cert-rotation.yaml') }, encoding: 'utf8' });
+  const r = spawnSync(cmd, args, { cwd, env: { ...testbedProcessEnv(), CERT_ROTATION_CONFIG: path.join(DIR, 'cert-rotation.yaml'), ...extraEnv }, encoding: 'utf8' });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   if (r.status !== 0) {
@@ -70,6 +71,49 @@ function explainPlan(engine: string): void {
   const planJson = spawnSync(engine, ['show', '-json', 'tfplan'], { cwd: stackDir, env: testbedProcessEnv(), encoding: 'utf8', maxBuffer: 64 << 20 });
   fs.writeFileSync(path.join(DIR, 'plan.json'), planJson.stdout);
   show('node', [CERT_ROTATION, 'explain', 'plan.json']);
+}
+
+/**
+ * An RKE2 HA cluster's certificates, rotated from a configuration file with a `nodes:` section: five
+ * stand-in nodes over real SSH (node-1..3 servers, node-4..5 agents, scripts/testbed/nodes/README.md),
+ * whose rke2/systemctl change the files under each node's root as the real ones do.
+ */
+function rke2HighAvailability(env: Record<string, string>): void {
+  say('8. RKE2 HA from a configuration file: three servers one at a time (each Ready again before the next), then two agents');
+  const dir = path.join(DIR, 'rke2');
+  fs.mkdirSync(dir, { recursive: true });
+  const root = (i: number) => env[`TESTBED_NODE_ROOT_${i}`];
+  const nodes: Record<string, unknown> = {};
+  for (let i = 1; i <= 5; i++) {
+    nodes[`node-${i}`] = {
+      address: '127.0.0.1',
+      port: Number(env[`TESTBED_SSH_PORT_${i}`]),
+      user: env.TESTBED_SSH_USER,
+      privateKeyFile: env.TESTBED_SSH_KEY,
+      hostKey: fs.readFileSync(`${env.TESTBED_DIR}/ssh/host-${i}.pub`, 'utf8').split(' ').slice(0, 2).join(' '),
+      // The stand-in nodes keep RKE2's files under their own root.
+      dataDir: path.join(root(i), 'var/lib/rancher/rke2'),
+      kubeconfigPath: path.join(root(i), 'etc/rancher/rke2/rke2.yaml'),
+    };
+  }
+  const config = path.join(dir, 'cert-rotation.yaml');
+  fs.writeFileSync(config, stringify({
+    nodes,
+    rke2: { servers: ['node-1', 'node-2', 'node-3'], agents: ['node-4', 'node-5'], generation: 1, readinessTimeoutSeconds: 120 },
+  }));
+  fs.copyFileSync(path.join(DIR, 'cdktf.json'), path.join(dir, 'cdktf.json'));
+  process.stdout.write(fs.readFileSync(config, 'utf8').replace(/hostKey: .*/g, 'hostKey: …'));
+  const serving = (i: number) => new X509Certificate(fs.readFileSync(path.join(root(i), 'var/lib/rancher/rke2/server/tls/serving-kube-apiserver.crt')));
+  const before = [1, 2, 3].map((i) => serving(i).serialNumber);
+  const run = (args: string[]) => show(CDKTF, args, dir, { CERT_ROTATION_CONFIG: config, CERT_ROTATION_STACK: 'rke2' });
+  run(['deploy', 'rke2', '--auto-approve', '--skip-provider-lock']);
+  for (const i of [1, 2, 3]) {
+    const now = serving(i);
+    if (now.serialNumber === before[i - 1]) throw new Error(`node-${i}: serving-kube-apiserver.crt was not renewed`);
+    process.stdout.write(`node-${i}: serving-kube-apiserver.crt renewed, serial ${now.serialNumber.slice(0, 12)}…, valid until ${now.validTo}\n`);
+  }
+  const second = run(['diff', 'rke2', '--skip-provider-lock']);
+  if (!/No changes/.test(second)) throw new Error('the second plan of the RKE2 rotation is not empty');
 }
 
 function main(): void {
@@ -136,6 +180,8 @@ function main(): void {
   if (!/No changes/.test(second)) {
     throw new Error('the second plan is not empty');
   }
+  rke2HighAvailability(env);
+
   say(`Done. Files in ${path.relative(REPO_ROOT, DIR)}; the test bed stays up (scripts/testbed/testbed status | down).`);
 }
 

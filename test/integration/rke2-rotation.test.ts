@@ -128,6 +128,24 @@ describe('Rke2CertificateRotation on stand-in nodes over SSH', () => {
     expect(callsSince(from)).toEqual([]);
 
     const before = [1, 2, 3].map(certs);
+    // The reviewer sees, per node and in order, the commands, the wait and the check; agents after the servers.
+    ws.synth((app) => {
+      const stack = new TerraformStack(app, 'rke2');
+      new Rke2CertificateRotation(stack, 'rotation', { servers, agents, generation: 2, services: ['api-server'], readinessTimeoutSeconds: 30 });
+    });
+    const planFile = path.join(ws.dir, 'plan.json');
+    fs.writeFileSync(planFile, ws.plan('rke2').raw);
+    const explained = run('node', [path.join(REPO_ROOT, 'bin/cert-rotation.js'), 'explain', planFile]).stdout;
+    const listing = explained.slice(explained.indexOf('Commands that will run, in order (5)'));
+    expect(listing).toContain([
+      '       remote-exec on node node-1:',
+      '         $ systemctl stop rke2-server',
+      `         $ rke2 certificate rotate --service api-server --data-dir ${dataDir(1)}`,
+      '         $ systemctl start rke2-server',
+      '         $ wait: node node-1 Ready (up to 30s)',
+    ].join('\n'));
+    expect(listing).toMatch(/3\. \S+server-node-3\S* \[replace, after 2\][\s\S]*4\. \S+agent-node-4\S* \[replace, after 3\]\n {7}remote-exec on node node-4:\n {9}\$ systemctl restart rke2-agent/);
+    expect(listing).not.toContain('cr_step');
     from = calls().length;
     deployRotation({ generation: 2, services: ['api-server'], readinessTimeoutSeconds: 30 });
     expect(callsSince(from).filter((l) => l.includes('\trke2\t'))).toEqual([1, 2, 3].map((i) => `node-${i}\trke2\tcertificate rotate --service api-server --data-dir ${dataDir(i)}`));

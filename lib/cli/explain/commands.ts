@@ -54,6 +54,12 @@ function stepOf(rc: ResourceChangeJson, resource: ConfigResourceJson, p: Provisi
       if (Array.isArray(inline) && inline.every((l) => typeof l === 'string')) {
         // A kubeadm rotation's node step: what its script does, from its triggers, before the commands.
         const what = node && typeof node === 'object' && node.step === 'kubeadm-node' && /run\.sh/.test(String(inline)) ? [describeStep(node)] : [];
+        // A node step of the RKE2, RKE and Rancher container rotations: its commands, waits and checks as
+        // its `input` lists them (the script around them is error handling), not the script itself.
+        const listed = what.length === 0 ? valueAt(rc.change.after, ['input', 'commands']) : undefined;
+        if (rc.type === 'terraform_data' && Array.isArray(listed) && listed.length > 0 && listed.every((l) => typeof l === 'string')) {
+          return { provisioner: p.type, lines: listed as string[], where };
+        }
         return { provisioner: p.type, lines: [...what, ...(inline as string[])], where };
       }
       const script = constant(e.script);

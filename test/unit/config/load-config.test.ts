@@ -62,21 +62,21 @@ describe('loadConfig', () => {
 
   test('a valid file resolves paths, privateCa and the CA checksum', () => {
     const c = loadConfig(config(), { now: NOW });
-    expect(c.rancher.kubeconfig).toBe(path.join(dir, 'kubeconfig'));
-    expect(c.rancher.privateCa).toBe(true);
-    expect(c.rancher.certificate.caBundle?.checksum).toMatch(/^[0-9a-f]{64}$/);
-    expect(c.rancher.certificate.chain.map((x) => x.subjectCommonName)).toEqual([HOST, 'Unit Intermediate CA']);
+    expect(c.rancher!.kubeconfig).toBe(path.join(dir, 'kubeconfig'));
+    expect(c.rancher!.privateCa).toBe(true);
+    expect(c.rancher!.certificate.caBundle?.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(c.rancher!.certificate.chain.map((x) => x.subjectCommonName)).toEqual([HOST, 'Unit Intermediate CA']);
     expect(c.downstream).toEqual([{ name: 'prod-eu', kubeconfig: path.join(dir, 'kubeconfig'), context: 'eu', distribution: 'rke2', agents: 'checksum' }]);
-    expect(c.rancher.renewBefore).toBe(30 * DAY);
+    expect(c.rancher!.renewBefore).toBe(30 * DAY);
   });
 
   test('the defaults of the rotation settings: ingress TLS, tls-rancher-ingress, no gate settings, no Rancher version', () => {
     const c = loadConfig(config(), { now: NOW });
-    expect(c.rancher.tls).toBe('ingress');
-    expect(c.rancher.ingressSecretName).toBe('tls-rancher-ingress');
-    expect(c.rancher.gate).toEqual({ connectTo: undefined, timeoutSeconds: undefined });
-    expect(c.rancher.agentWaitSeconds).toBeUndefined();
-    expect(c.rancher.rancherVersion).toBeUndefined();
+    expect(c.rancher!.tls).toBe('ingress');
+    expect(c.rancher!.ingressSecretName).toBe('tls-rancher-ingress');
+    expect(c.rancher!.gate).toEqual({ connectTo: undefined, timeoutSeconds: undefined });
+    expect(c.rancher!.agentWaitSeconds).toBeUndefined();
+    expect(c.rancher!.rancherVersion).toBeUndefined();
   });
 
   test('rancherVersion, tls, ingressSecretName, networkExposure: ingress, gate and agentWaitSeconds are read', () => {
@@ -98,14 +98,14 @@ describe('loadConfig', () => {
       gate: { connectTo: '10.0.0.5:443', timeoutSeconds: 900 },
       agentWaitSeconds: 120,
     });
-    expect(loadConfig(config({ gate: { connectTo: '[fd00::5]:8443' } }), { now: NOW }).rancher.gate.connectTo).toBe('[fd00::5]:8443');
+    expect(loadConfig(config({ gate: { connectTo: '[fd00::5]:8443' } }), { now: NOW }).rancher!.gate.connectTo).toBe('[fd00::5]:8443');
   });
 
   test("the Rancher version defaults to the release's chart version", () => {
     const c = loadConfig(config({ release: { mode: 'external', chart: 'rancher-stable/rancher', version: '2.8.5' } }), { now: NOW });
-    expect(c.rancher.rancherVersion).toBe('2.8.5');
+    expect(c.rancher!.rancherVersion).toBe('2.8.5');
     const explicit = loadConfig(config({ rancherVersion: '2.9.2', release: { mode: 'external', chart: 'rancher-stable/rancher', version: '2.8.5' } }), { now: NOW });
-    expect(explicit.rancher.rancherVersion).toBe('2.9.2');
+    expect(explicit.rancher!.rancherVersion).toBe('2.9.2');
   });
 
   test('a version written as a YAML number is refused: 2.10 unquoted reads as 2.1', () => {
@@ -117,7 +117,7 @@ describe('loadConfig', () => {
     // 2.8.5 is text in YAML even without quotes
     const dotted = config({ rancherVersion: 'X' });
     fs.writeFileSync(dotted, fs.readFileSync(dotted, 'utf8').replace('rancherVersion: X', 'rancherVersion: 2.10.1'));
-    expect(loadConfig(dotted, { now: NOW }).rancher.rancherVersion).toBe('2.10.1');
+    expect(loadConfig(dotted, { now: NOW }).rancher!.rancherVersion).toBe('2.10.1');
   });
 
   test('every distribution is read; a downstream cluster without one is an error naming the field and the choices', () => {
@@ -260,7 +260,7 @@ describe('loadConfig', () => {
   test('inside the renew-before window is a warning, not an error', () => {
     writeRancherFiles(path.join(dir, 'soon'), ca, HOST, { now: new Date(NOW.getTime() - 355 * DAY), days: 365 });
     const c = loadConfig(config({ renewBefore: '30d' }, { certFile: 'soon/tls.crt', keyFile: 'soon/tls.key' }), { now: NOW });
-    expect(c.rancher.certificate.warnings.map((w) => w.id)).toContain('cert-rotation:expiresSoon');
+    expect(c.rancher!.certificate.warnings.map((w) => w.id)).toContain('cert-rotation:expiresSoon');
   });
 
   test('field errors name the field and the fix', () => {
@@ -322,6 +322,6 @@ describe('loadConfig', () => {
     const certificate = { certFile: 'certs/short.crt', keyFile: 'certs/short.key' };
     expectConfigError(config({}, certificate), 'rancher.certificate.certFile', /RSA 1024 key/, /allowWeak: true/);
     const loaded = loadConfig(config({}, { ...certificate, allowWeak: true }), { now: NOW });
-    expect(loaded.rancher.certificate.warnings.map((w) => w.id)).toContain('cert-rotation:weakCrypto');
+    expect(loaded.rancher!.certificate.warnings.map((w) => w.id)).toContain('cert-rotation:weakCrypto');
   });
 });

@@ -76,26 +76,26 @@ describe('RancherStack', () => {
   test('rancherVersion, tls, ingressSecretName, gate and agentWaitSeconds reach the steps', () => {
     const stack = new RancherStack(Testing.app(), 'rancher', {
       ...base,
-      rancher: { ...base.rancher, rancherVersion: '2.12.1', ingressSecretName: 'rancher-tls', gate: { connectTo: '10.0.0.5:443', timeoutSeconds: 90 }, agentWaitSeconds: 45 },
+      rancher: { ...base.rancher!, rancherVersion: '2.12.1', ingressSecretName: 'rancher-tls', gate: { connectTo: '10.0.0.5:443', timeoutSeconds: 90 }, agentWaitSeconds: 45 },
     });
-    const r = stack.rotation;
+    const r = stack.rotation!;
     expect(r.agentChecksums[0].agents.map((a) => a.name)).toEqual(['cattle-cluster-agent']);
     expect(r.ingressCertificate?.secretName).toBe('rancher-tls');
     expect(r.gate.step.spec).toMatchObject({ connectTo: '10.0.0.5:443', timeoutSeconds: 90 });
     expect(r.agentChecksums[0].step.spec).toMatchObject({ waitSeconds: 45 });
-    const external = new RancherStack(Testing.app(), 'rancher', { ...base, rancher: { ...base.rancher, tls: 'external' } });
-    expect(external.rotation.ingressCertificate).toBeUndefined();
+    const external = new RancherStack(Testing.app(), 'rancher', { ...base, rancher: { ...base.rancher!, tls: 'external' } });
+    expect(external.rotation!.ingressCertificate).toBeUndefined();
   });
 
   test('a value a construct rejects names the configuration file and field, with the fix', () => {
-    const error = stackError({ ...base, rancher: { ...base.rancher, release: { ...base.rancher.release!, namespace: 'Cattle' } } });
+    const error = stackError({ ...base, rancher: { ...base.rancher!, release: { ...base.rancher!.release!, namespace: 'Cattle' } } });
     expect(error.field).toBe('rancher.release.namespace');
     expect(error.message).toMatch(/^\/etc\/cert-rotation\/cert-rotation.yaml: rancher.release.namespace: 'Cattle' is not a valid Kubernetes namespace name.*\. Fix: use the name exactly as `kubectl get` prints it$/);
     expect(error.message).not.toMatch(/\n/);
   });
 
   test('a restart workload the constructs reject points at restartWorkloads', () => {
-    const error = stackError({ ...base, rancher: { ...base.rancher, restartWorkloads: [{ kind: 'Deployment', namespace: 'kube-system', name: 'Bad_Name' }] } });
+    const error = stackError({ ...base, rancher: { ...base.rancher!, restartWorkloads: [{ kind: 'Deployment', namespace: 'kube-system', name: 'Bad_Name' }] } });
     expect(error.field).toBe('rancher.restartWorkloads');
     expect(error.message).toMatch(/'Bad_Name' is not a valid Kubernetes object name/);
   });
@@ -104,7 +104,7 @@ describe('RancherStack', () => {
     const expression = '${file("/etc/passwd")}';
     const config: RotationConfig = {
       ...base,
-      rancher: { ...base.rancher, context: expression, release: { ...base.rancher.release!, version: expression } },
+      rancher: { ...base.rancher!, context: expression, release: { ...base.rancher!.release!, version: expression } },
       downstream: [{ name: 'prod-eu', kubeconfig: '/etc/%{kube}config', context: expression, distribution: 'rke2' }],
     };
     const text = Testing.synth(new RancherStack(Testing.app(), 'rancher', config));
@@ -120,7 +120,7 @@ describe('RancherStack', () => {
   });
 
   test('settings the constructs reject name their field in the configuration file', () => {
-    const rancher = base.rancher;
+    const rancher = base.rancher!;
     expect(stackError({ ...base, rancher: { ...rancher, gate: { connectTo: 'lb.example.com' } } }).field).toBe('rancher.gate.connectTo');
     expect(stackError({ ...base, rancher: { ...rancher, gate: { timeoutSeconds: 0 } } }).field).toBe('rancher.gate.timeoutSeconds');
     expect(stackError({ ...base, rancher: { ...rancher, agentWaitSeconds: 0 } }).field).toBe('rancher.agentWaitSeconds');
@@ -133,7 +133,7 @@ describe('RancherStack', () => {
 
   test('a key path with quotes or spaces is carried as it is: the step reads the file', () => {
     const odd = path.join(dir, 'odd "name".key');
-    const stack = new RancherStack(Testing.app(), 'rancher', { ...base, rancher: { ...base.rancher, certificate: { ...base.rancher.certificate, keyFile: odd } } });
-    expect(stack.rotation.ingressCertificate!.step.spec).toMatchObject({ data: { 'tls.key': { file: odd, sha256: base.rancher.certificate.keyFileSha256 } } });
+    const stack = new RancherStack(Testing.app(), 'rancher', { ...base, rancher: { ...base.rancher!, certificate: { ...base.rancher!.certificate, keyFile: odd } } });
+    expect(stack.rotation!.ingressCertificate!.step.spec).toMatchObject({ data: { 'tls.key': { file: odd, sha256: base.rancher!.certificate.keyFileSha256 } } });
   });
 });
