@@ -1,7 +1,7 @@
 /**
  * Benchmark of `cert-rotation check`, on the compiled CLI (`npm run build` first):
  *
- *   npx ts-node --transpile-only scripts/bench-check.ts [--files 10000]
+ *   npx ts-node --transpile-only scripts/bench-check.ts [--files 10000] [--runs 5] [--no-secrets]
  *
  * 1. Makes a handful of certificates with openssl (an ECDSA CA; RSA, ECDSA and
  *    Ed25519 leaves it signed; a leaf+CA bundle; a self-signed Ed25519 CA) and
@@ -24,6 +24,13 @@
  * bare loop (walk, readFileSync, new X509Certificate per file) that the same
  * run measures on the same tree: wall and CPU time are both printed, CPU time
  * being the steadier on a shared machine.
+ *
+ * Each measurement is the median of `--runs` runs (default 5). For the
+ * distinct certificates, the bare loop and check run once each untimed (both
+ * then find the tree in the page cache), then alternate, bare first, so that
+ * both see the same load of the machine; the ratio is of the two medians.
+ * Part 3 needs the test bed's environment; without it (or with
+ * `--no-secrets`) only parts 1 and 2 run.
  */
 import { execFileSync, spawn } from 'child_process';
 import * as crypto from 'crypto';
@@ -164,7 +171,19 @@ function measure(args: string[], env: NodeJS.ProcessEnv = process.env, program: 
   });
 }
 
-async function benchFiles(count: number): Promise<void> {
+async function repeat(runs: number, run: () => Promise<Measured>): Promise<Measured[]> {
+  const out: Measured[] = [];
+  for (let i = 0; i < runs; i++) out.push(await run());
+  return out;
+}
+
+/** The median of each number over the runs (the upper middle for an even count). */
+function median(runs: Measured[]): Measured {
+  const mid = <K extends keyof Measured>(key: K): Measured[K] => [...runs].sort((a, b) => (a[key] as number) - (b[key] as number))[Math.floor(runs.length / 2)][key];
+  return { seconds: mid('seconds'), cpuSeconds: mid('cpuSeconds'), rssMb: mid('rssMb'), code: mid('code'), stdoutBytes: mid('stdoutBytes'), certificates: mid('certificates') };
+}
+
+async function benchFiles(count: number, runs: number): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-check-'));
   try {
     const samples = makeSamples(fs.mkdtempSync(path.join(root, 'samples-')));
@@ -176,7 +195,7 @@ async function benchFiles(count: number): Promise<void> {
       if (i % 100 === 0) fs.mkdirSync(dirOf(copies, i), { recursive: true });
       fs.copyFileSync(samples.files[i % samples.files.length], path.join(dirOf(copies, i), `cert-${i}.crt`));
     }
-    report(`check ${count} files`, await measure(['check', copies, '--output', 'json']));
+    report(`check ${count} files`, median(await repeat(runs, () => measure(['check', copies, '--output', 'json']))));
 
     // 2. Every file a different certificate (new serial, new signature): every one is parsed.
     const distinct = path.join(root, 'distinct');
@@ -186,12 +205,24 @@ async function benchFiles(count: number): Promise<void> {
       fs.writeFileSync(path.join(dirOf(distinct, i), `cert-${i}.crt`), pem);
     }
     // The floor: walk, read each file and decode it with new X509Certificate, nothing else (same run, same tree, same node).
-    const bare = await measure([distinct], process.env, ['-e', BARE_LOOP]);
+    const runBare = () => measure([distinct], process.env, ['-e', BARE_LOOP]);
+    const runCheck = () => measure(['check', distinct, '--output', 'json']);
+    await runBare(); // warm-up, not counted: both then read from the page cache
+    await runCheck();
+    const bareRuns: Measured[] = [];
+    const checkRuns: Measured[] = [];
+    for (let i = 0; i < runs; i++) {
+      bareRuns.push(await runBare());
+      checkRuns.push(await runCheck());
+    }
+    const bare = median(bareRuns);
+    const check = median(checkRuns);
     report(`bare read + new X509Certificate loop, ${count} files`, bare);
-    const check = await measure(['check', distinct, '--output', 'json']);
+    console.log(`  (CPU of each run: ${bareRuns.map((m) => m.cpuSeconds.toFixed(2)).join(', ')} s)`);
     report(`check ${count} files (distinct certificates)`, check);
+    console.log(`  (CPU of each run: ${checkRuns.map((m) => m.cpuSeconds.toFixed(2)).join(', ')} s)`);
     console.log(
-      `  check / bare: ${(check.seconds / bare.seconds).toFixed(2)}x wall, ${(check.cpuSeconds / bare.cpuSeconds).toFixed(2)}x CPU (target: within 1.2x)`,
+      `  check / bare: ${(check.seconds / bare.seconds).toFixed(2)}x wall, ${(check.cpuSeconds / bare.cpuSeconds).toFixed(2)}x CPU (medians of ${runs} runs; target: within 1.2x)`,
     );
     console.log(`  (${os.cpus().length} CPUs, node ${process.version}, OpenSSL ${process.versions.openssl})`);
   } finally {
@@ -252,8 +283,10 @@ async function main(): Promise<void> {
     console.error('dist/lib/cli/main.js is missing: run `npm run build` first');
     process.exit(1);
   }
-  await benchFiles(argValue('--files', 10_000));
-  if (process.env.KUBECONFIG && process.env.TESTBED_DIR) {
+  await benchFiles(argValue('--files', 10_000), Math.max(1, argValue('--runs', 5)));
+  if (process.argv.includes('--no-secrets')) {
+    console.log('check --secrets: not run (--no-secrets)');
+  } else if (process.env.KUBECONFIG && process.env.TESTBED_DIR) {
     await benchSecrets(argValue('--secrets', 1_000), process.env.TESTBED_DIR);
   } else {
     console.log('check --secrets: not run (needs the test bed: `set -a; . .testbed/env; set +a`)');

@@ -191,6 +191,10 @@ export function isSelfSigned(x509: X509Certificate): boolean {
 
 /** Node prints names one RDN per line (`C=US\nCN=x`), escaped per RFC 2253; join them on one line. */
 export function formatName(name: string | undefined): string {
+  // The usual case (no empty line) without splitting: the same text.
+  if (name !== undefined && !name.includes('\n\n') && !name.startsWith('\n') && !name.endsWith('\n')) {
+    return name.replaceAll('\n', ', ');
+  }
   return (name ?? '')
     .split('\n')
     .filter((rdn) => rdn !== '')
@@ -199,6 +203,15 @@ export function formatName(name: string | undefined): string {
 
 /** The last CN of a name as Node prints it, unescaped. */
 export function commonName(name: string | undefined): string | undefined {
+  // Without ' + ' (multi-valued RDNs) and backslashes (escapes), the value of the last line that starts with CN=.
+  if (name !== undefined && !name.includes(' + ') && !name.includes('\\')) {
+    let at = name.lastIndexOf('\nCN=');
+    if (at >= 0) at += 1;
+    else if (name.startsWith('CN=')) at = 0;
+    else return undefined;
+    const end = name.indexOf('\n', at);
+    return name.slice(at + 3, end < 0 ? name.length : end);
+  }
   const rdns = (name ?? '').split('\n').flatMap((line) => line.split(' + '));
   let cn: string | undefined;
   for (const rdn of rdns) {

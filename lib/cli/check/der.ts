@@ -113,25 +113,53 @@ function serialHex(der: Buffer, t: Tlv): string | undefined {
   return start === t.end ? '0' : der.toString('hex', start, t.end);
 }
 
-/** UTCTime (YYMMDDHHMMSSZ, 50–99 → 19xx) or GeneralizedTime (YYYYMMDDHHMMSS[.f]Z), RFC 5280 §4.1.2.5. */
+/**
+ * UTCTime (YYMMDDHHMMSSZ, 50–99 → 19xx) or GeneralizedTime (YYYYMMDDHHMMSSZ),
+ * RFC 5280 §4.1.2.5, read from the bytes (digits only, then `Z`).
+ */
 function readTime(der: Buffer, t: Tlv): Date | undefined {
-  const text = der.toString('latin1', t.contentStart, t.end);
-  let m: RegExpExecArray | null;
+  const length = t.end - t.contentStart;
+  let at = t.contentStart;
   let year: number;
-  if (t.tag === 0x17 && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
-    const yy = Number(m[1]);
+  if (t.tag === 0x17 && length === 13) {
+    const yy = digits(der, at, 2);
+    if (yy < 0) return undefined;
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
-  } else if (t.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
-    year = Number(m[1]);
+    at += 2;
+  } else if (t.tag === 0x18 && length === 15) {
+    year = digits(der, at, 4);
+    if (year < 0) return undefined;
+    at += 4;
   } else {
     return undefined;
   }
-  const ms = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  const month = digits(der, at, 2);
+  const day = digits(der, at + 2, 2);
+  const hour = digits(der, at + 4, 2);
+  const minute = digits(der, at + 6, 2);
+  const second = digits(der, at + 8, 2);
+  if (month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0 || der[at + 10] !== 0x5a /* Z */) return undefined;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
   // Date.UTC treats years 0–99 as 1900–1999; GeneralizedTime years below 100 go the slow way.
   return year < 100 ? undefined : new Date(ms);
 }
 
+/** The decimal number of `count` ASCII digits at `at`, or -1 when one is not a digit. */
+function digits(der: Buffer, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = der[i] - 0x30;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
 function oidText(der: Buffer, t: Tlv): string {
+  // The certificate extensions of RFC 5280 (id-ce, 2.5.29.N) without building the list of arcs.
+  if (t.end - t.contentStart === 3 && der[t.contentStart] === 0x55 && der[t.contentStart + 1] === 0x1d && der[t.contentStart + 2] < 0x80) {
+    return `2.5.29.${der[t.contentStart + 2]}`;
+  }
   const parts: number[] = [];
   let value = 0;
   for (let i = t.contentStart; i < t.end; i++) {

@@ -95,10 +95,23 @@ export function linkIssuers(found: readonly FoundCertificate[]): Array<CheckedCe
   }
   return found.map((c) => {
     if (c.facts.selfSigned) return null;
-    const candidates = (cas.get(c.facts.issuer.toLowerCase()) ?? []).filter((ca) => ca !== c && keyIdsMatch(ca.facts, c.facts));
-    const best = candidates.length > 0 ? rank(candidates[0]) : 0;
-    const ca = candidates.find((x) => rank(x) === best && x.source === c.source) ?? candidates[0];
-    return ca ? { name: ca.name, source: ca.source } : null;
+    const list = cas.get(c.facts.issuer.toLowerCase());
+    if (!list) return null;
+    // The list is sorted by rank first: the candidates of the best rank come first, so the walk
+    // stops at the first of the same source, or where the rank gets worse (then the first candidate).
+    let first: FoundCertificate | undefined;
+    let best = 0;
+    for (const ca of list) {
+      if (ca === c || !keyIdsMatch(ca.facts, c.facts)) continue;
+      if (first === undefined) {
+        first = ca;
+        best = rank(ca);
+      } else if (rank(ca) !== best) {
+        break;
+      }
+      if (ca.source === c.source) return { name: ca.name, source: ca.source };
+    }
+    return first ? { name: first.name, source: first.source } : null;
   });
 }
 

@@ -20,22 +20,26 @@ import { splitPem } from '../../pki/pem';
 import { authorityKeyIdOf, isCaOf, keyTypeOf, readDerFields, subjectKeyIdOf } from './der';
 import type { CertificateFacts, FoundCertificate, SourceResult } from './model';
 
-const BEGIN_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
-const END_CERTIFICATE = '-----END CERTIFICATE-----';
+const BEGIN_CERTIFICATE = Buffer.from('-----BEGIN CERTIFICATE-----', 'latin1');
+const END_CERTIFICATE = Buffer.from('-----END CERTIFICATE-----', 'latin1');
+const DASHES = Buffer.from('-----', 'latin1');
+const BEGIN_X509 = Buffer.from('-----BEGIN X509 CERTIFICATE', 'latin1');
+const BEGIN_TRUSTED = Buffer.from('-----BEGIN TRUSTED CERTIFICATE', 'latin1');
 /** Any PEM label that holds a certificate, for "should this be a certificate". */
-const CERTIFICATE_MARKER = /-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----/;
+const CERTIFICATE_MARKERS = ['-----BEGIN CERTIFICATE-----', '-----BEGIN X509 CERTIFICATE-----', '-----BEGIN TRUSTED CERTIFICATE-----'].map((m) => Buffer.from(m, 'latin1'));
 const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 /** DER certificates are small; larger binary files are not tried as DER. */
 const MAX_DER_BYTES = 64 * 1024;
 /** PEM labels of plain X.509 certificates, as `lib/pki` reads them. */
 const CERTIFICATE_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE']);
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
- * Parsed certificates by their base64 text. The same certificate turns up many
- * times (the CA in every bundle, `ca.crt` in every TLS secret, a node's CA in
- * each kubeconfig), and OpenSSL 3.0 takes ~0.25 ms to decode one; facts are a
- * pure function of the bytes, so each distinct certificate is parsed once.
+ * Parsed certificates by the SHA-256 of their DER (the fingerprint, which the
+ * facts carry anyway: a short key, where the base64 text would keep a
+ * kilobyte per certificate alive). The same certificate turns up many times
+ * (the CA in every bundle, `ca.crt` in every TLS secret, a node's CA in each
+ * kubeconfig), and OpenSSL 3.0 takes ~0.25 ms to decode one; facts are a pure
+ * function of the bytes, so each distinct certificate is parsed once.
  */
 const parsed = new Map<string, CertificateFacts>();
 /** Bounds the cache for long-lived callers; a check of 10,000 files stays below it. */
@@ -73,11 +77,12 @@ export interface ContentOrigin {
  */
 export function extractCertificates(content: Buffer | string, origin: ContentOrigin): SourceResult {
   const buf = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-  const text = buf.length <= MAX_DER_BYTES * 128 ? buf.toString('latin1') : '';
-  if (CERTIFICATE_MARKER.test(text)) {
+  // Larger content is not searched for PEM (nor named in the skip reason).
+  const searched = buf.length <= MAX_DER_BYTES * 128;
+  if (searched && CERTIFICATE_MARKERS.some((m) => buf.includes(m))) {
     let facts: CertificateFacts[];
     try {
-      facts = fastPem(text) ?? parsePem(buf, origin);
+      facts = fastPem(buf) ?? parsePem(buf, origin);
     } catch (err) {
       return invalid(origin, describeParseError(err, origin));
     }
@@ -93,7 +98,7 @@ export function extractCertificates(content: Buffer | string, origin: ContentOri
       // Not a certificate: reported as skipped below.
     }
   }
-  const head = text.slice(0, 64 * 1024);
+  const head = searched ? buf.toString('latin1', 0, Math.min(buf.length, 64 * 1024)) : '';
   const what = PRIVATE_KEY.test(head)
     ? 'private key'
     : head.includes('-----BEGIN PUBLIC KEY-----') || head.includes('-----BEGIN RSA PUBLIC KEY-----')
@@ -129,30 +134,63 @@ function invalid(origin: ContentOrigin, message: string): SourceResult {
  * breaks) by its `-----END CERTIFICATE-----`. Returns undefined for anything
  * else (headers, other labels inside, bad base64, a DER value that does not
  * parse): the strict reader then takes over and explains what is wrong.
+ * Works on the bytes: no copy of the text, no regular expression.
  */
-function fastPem(text: string): CertificateFacts[] | undefined {
-  if (text.includes('-----BEGIN X509 CERTIFICATE') || text.includes('-----BEGIN TRUSTED CERTIFICATE')) return undefined;
+function fastPem(buf: Buffer): CertificateFacts[] | undefined {
+  if (buf.includes(BEGIN_X509) || buf.includes(BEGIN_TRUSTED)) return undefined;
   const out: CertificateFacts[] = [];
-  let at = text.indexOf(BEGIN_CERTIFICATE);
+  let at = buf.indexOf(BEGIN_CERTIFICATE);
   while (at >= 0) {
     const bodyStart = at + BEGIN_CERTIFICATE.length;
-    const end = text.indexOf('-----', bodyStart);
-    if (end < 0 || !text.startsWith(END_CERTIFICATE, end)) return undefined;
-    const b64 = text.slice(bodyStart, end).replace(/[\r\n\t ]+/g, '');
-    if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) return undefined;
-    let facts = parsed.get(b64);
+    const end = buf.indexOf(DASHES, bodyStart);
+    if (end < 0 || end + END_CERTIFICATE.length > buf.length || buf.compare(END_CERTIFICATE, 0, END_CERTIFICATE.length, end, end + END_CERTIFICATE.length) !== 0) {
+      return undefined;
+    }
+    if (!isStrictBase64(buf, bodyStart, end)) return undefined;
+    // Node's base64 decoder passes over the line breaks and blanks isStrictBase64 allows.
+    const der = Buffer.from(buf.toString('latin1', bodyStart, end), 'base64');
+    const fingerprint = sha256Hex(der);
+    let facts = parsed.get(fingerprint);
     if (!facts) {
       try {
-        facts = leanFacts(Buffer.from(b64, 'base64'));
+        facts = leanFacts(der, fingerprint);
       } catch {
         return undefined;
       }
-      remember(b64, facts);
+      remember(fingerprint, facts);
     }
     out.push(facts);
-    at = text.indexOf(BEGIN_CERTIFICATE, end + END_CERTIFICATE.length);
+    at = buf.indexOf(BEGIN_CERTIFICATE, end + END_CERTIFICATE.length);
   }
   return out.length > 0 ? out : undefined;
+}
+
+/** Base64 alphabet bytes: 1; `=`: 2; CR, LF, tab, space: 3; anything else 0. */
+const BASE64_CLASS = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_CLASS[c.charCodeAt(0)] = 1;
+BASE64_CLASS[0x3d] = 2;
+for (const c of '\r\n\t ') BASE64_CLASS[c.charCodeAt(0)] = 3;
+
+/**
+ * Whether `buf[start, end)` without its CR, LF, tab and space characters is
+ * non-empty, a multiple of 4 long, and base64 letters followed by at most two `=`.
+ */
+function isStrictBase64(buf: Buffer, start: number, end: number): boolean {
+  let letters = 0;
+  let padding = 0;
+  for (let i = start; i < end; i++) {
+    const c = BASE64_CLASS[buf[i]];
+    if (c === 1) {
+      if (padding > 0) return false;
+      letters++;
+    } else if (c === 2) {
+      if (++padding > 2) return false;
+    } else if (c !== 3) {
+      return false;
+    }
+  }
+  const total = letters + padding;
+  return total > 0 && total % 4 === 0;
 }
 
 function remember(key: string, facts: CertificateFacts): void {
@@ -165,11 +203,11 @@ function parsePem(buf: Buffer, origin: ContentOrigin): CertificateFacts[] {
   const blocks = splitPem(buf, origin.file, origin.field).filter((b) => CERTIFICATE_LABELS.has(b.label));
   const out: CertificateFacts[] = [];
   for (const block of blocks) {
-    const key = block.der.toString('base64');
+    const key = sha256Hex(block.der);
     let facts = parsed.get(key);
     if (!facts) {
       try {
-        facts = leanFacts(block.der);
+        facts = leanFacts(block.der, key);
       } catch {
         // lib/pki's message names the block and its line; it throws.
         parseCertificates(buf, origin.file, origin.field);
@@ -187,11 +225,11 @@ function parsePem(buf: Buffer, origin: ContentOrigin): CertificateFacts[] {
 }
 
 function factsOfDer(der: Buffer, origin: ContentOrigin): CertificateFacts {
-  const key = der.toString('base64');
+  const key = sha256Hex(der);
   let facts = parsed.get(key);
   if (!facts) {
     try {
-      facts = leanFacts(der);
+      facts = leanFacts(der, key);
     } catch {
       facts = factsOf(parseCertificate(der, origin.file, origin.field));
     }
@@ -214,7 +252,7 @@ const sha256Hex: (der: Buffer) => string =
  *
  * @throws Error when OpenSSL cannot decode the certificate, or its DER is not as RFC 5280 lays it out
  */
-export function leanFacts(der: Buffer): CertificateFacts {
+export function leanFacts(der: Buffer, fingerprint: string = sha256Hex(der)): CertificateFacts {
   const x509 = new X509Certificate(der);
   const fields = readDerFields(der);
   if (!fields) {
@@ -235,7 +273,7 @@ export function leanFacts(der: Buffer): CertificateFacts {
     serialNumber: fields.serialNumber,
     notBefore: fields.notBefore,
     notAfter: fields.notAfter,
-    sha256Fingerprint: sha256Hex(der),
+    sha256Fingerprint: fingerprint,
     dnsNames,
     ipAddresses,
     isCA: isCaOf(der, fields) ?? x509.ca,

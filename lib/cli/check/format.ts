@@ -1,7 +1,7 @@
 /**
  * Writes a check report as a table (for people), JSON or YAML (for scripts).
  */
-import { stringify as toYaml } from 'yaml';
+import { yaml } from '../yaml';
 import type { CheckReport } from './model';
 
 /** The output formats of `--output`. */
@@ -19,7 +19,7 @@ export function formatReport(report: CheckReport, format: OutputFormat): string 
     case 'json':
       return JSON.stringify(report, null, 2) + '\n';
     case 'yaml':
-      return toYaml(report);
+      return yaml().stringify(report);
     case 'table':
       return formatTable(report);
   }

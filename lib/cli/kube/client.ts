@@ -18,8 +18,8 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
-import * as https from 'https';
+import type * as http from 'http';
+import type * as https from 'https';
 import { ioReason } from '../check/sources/read-file';
 import type { ExecConfig, KubeCluster, KubeContext, KubeUser } from './kubeconfig';
 
@@ -221,8 +221,8 @@ export class KubeClient {
     const cluster: KubeCluster = this.kube.cluster;
     const agent =
       this.base.protocol === 'http:'
-        ? new http.Agent({ keepAlive: true })
-        : new https.Agent({
+        ? new (httpModule().Agent)({ keepAlive: true })
+        : new (httpsModule().Agent)({
             keepAlive: true,
             ca: this.ca,
             cert: credential.cert,
@@ -242,7 +242,7 @@ export class KubeClient {
     const prefix = this.base.pathname.replace(/\/+$/, '');
     const search = params.toString();
     const requestPath = `${prefix}${apiPath.startsWith('/') ? '' : '/'}${apiPath}${search ? `?${search}` : ''}`;
-    const module = this.base.protocol === 'http:' ? http : https;
+    const module = this.base.protocol === 'http:' ? httpModule() : httpsModule();
     const timeoutMs = this.timeoutMs;
     const server = this.base.origin;
     return new Promise((resolve, reject) => {
@@ -396,4 +396,14 @@ function readExecCredential(stdout: string, apiVersion: string): Credential {
     key: key ? Buffer.from(key) : undefined,
     expiresAt: Number.isNaN(expires) ? undefined : expires,
   };
+}
+
+/** http, required on the first request: `check` of files, `explain` and `pki` never need it. */
+function httpModule(): typeof http {
+  return require('http') as typeof http;
+}
+
+/** https (and tls with it), required on the first request. */
+function httpsModule(): typeof https {
+  return require('https') as typeof https;
 }

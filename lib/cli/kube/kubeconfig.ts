@@ -20,8 +20,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { parse as parseYaml } from 'yaml';
 import { ioReason } from '../check/sources/read-file';
+import { yaml } from '../yaml';
 
 /** A cluster entry. */
 export interface KubeCluster {
@@ -208,7 +208,7 @@ function readText(file: string, fail: (reason: string) => never): string | undef
 function parseFile(file: string, text: string, fail: (reason: string) => never): ParsedFile {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (err) {
     // The parser's message quotes the offending line; keep only its first line (it could be key data).
     fail(`it is not valid YAML (${(err as Error).message.split('\n')[0].replace(/:$/, '')})`);

@@ -10,7 +10,7 @@
  * `tls-ca`; the apply stops there, before any agent.
  */
 import { createHash } from 'crypto';
-import * as https from 'https';
+import type * as https from 'https';
 import type { TLSSocket } from 'tls';
 import type { CacertsGateStepSpec } from '../../steps/spec';
 import { short, StepContext, StepFailure } from './context';
@@ -37,7 +37,7 @@ export function fetchCacerts(spec: CacertsGateStepSpec, timeoutMs = 10_000): Pro
   const url = new URL(spec.url);
   const [connectHost, connectPort] = spec.connectTo ? splitHostPort(spec.connectTo) : [url.hostname, url.port || '443'];
   return new Promise((resolve) => {
-    const req = https.request(
+    const req = (require('https') as typeof https).request(
       {
         host: connectHost,
         port: Number(connectPort),

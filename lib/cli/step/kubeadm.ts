@@ -7,7 +7,7 @@
  * @see https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/
  */
 import { X509Certificate } from 'crypto';
-import { parse, stringify } from 'yaml';
+import { yaml } from '../yaml';
 import { KUBEADM_CA_PHASE_CONFIGMAP, KUBEADM_CA_PHASE_KEYS } from '../../contract';
 import {
   ClusterInfoStepSpec,
@@ -161,7 +161,7 @@ export async function runClusterInfoStep(spec: ClusterInfoStepSpec, ctx: StepCon
     throw err;
   }
   const want = Buffer.from(spec.caPem).toString('base64');
-  const kubeconfigOf = (c: ConfigMap) => parse(c.data?.kubeconfig ?? '') as { clusters?: { cluster: Record<string, string> }[] } | null;
+  const kubeconfigOf = (c: ConfigMap) => yaml().parse(c.data?.kubeconfig ?? '') as { clusters?: { cluster: Record<string, string> }[] } | null;
   const config = kubeconfigOf(cm);
   if (!config?.clusters?.length) throw new StepFailure('kube-public/cluster-info has no kubeconfig with a cluster; nothing was written. Re-create it with kubeadm init phase bootstrap-token');
   if (config.clusters.every((c) => c.cluster['certificate-authority-data'] === want)) {
@@ -170,7 +170,7 @@ export async function runClusterInfoStep(spec: ClusterInfoStepSpec, ctx: StepCon
   }
   for (const c of config.clusters) c.cluster['certificate-authority-data'] = want;
   // A merge patch of the kubeconfig key only: the bootstrap signer keeps its jws-kubeconfig-* keys up to date.
-  await ctx.kube.patch(apiPath, { data: { kubeconfig: stringify(config) } }, 'application/merge-patch+json', { fieldManager: spec.fieldManager });
+  await ctx.kube.patch(apiPath, { data: { kubeconfig: yaml().stringify(config) } }, 'application/merge-patch+json', { fieldManager: spec.fieldManager });
   const back = kubeconfigOf(await ctx.kube.get<ConfigMap>(apiPath));
   if (!back?.clusters?.every((c) => c.cluster['certificate-authority-data'] === want)) {
     throw new StepFailure('kube-public/cluster-info read back without the new CA bundle: another writer changed it; deploy again');

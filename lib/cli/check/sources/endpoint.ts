@@ -5,7 +5,7 @@
  * self-signed certificate (which Node links to itself) or a repeat.
  */
 import * as net from 'net';
-import * as tls from 'tls';
+import type * as tls from 'tls';
 import { extractCertificates } from '../extract';
 import { emptyResult, mergeResults, SourceResult } from '../model';
 
@@ -81,7 +81,8 @@ export async function scanEndpoint(endpoint: Endpoint, options: ScanEndpointOpti
 
 function fetchChain(endpoint: Endpoint, timeoutMs: number): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({
+    // tls (and what it loads) on the first connection: a check of files never needs it.
+    const socket = (require('tls') as typeof tls).connect({
       host: endpoint.host,
       port: endpoint.port,
       servername: net.isIP(endpoint.host) ? undefined : endpoint.host,

@@ -14,10 +14,10 @@
 import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { parse as parseYaml } from 'yaml';
 import { extractCertificates } from '../extract';
 import { emptyResult, mergeResults, SourceResult } from '../model';
 import { ioReason, rootedPath } from './read-file';
+import { yaml } from '../../yaml';
 
 interface Field {
   /** `users` or `clusters`. */
@@ -85,7 +85,7 @@ export function extractKubeconfig(text: string, origin: KubeconfigOrigin): Sourc
   const result = emptyResult();
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (err) {
     // The parser's message quotes the offending line; keep only its first line (it could be key data).
     const why = (err as Error).message.split('\n')[0].replace(/:$/, '');
