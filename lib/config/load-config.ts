@@ -6,6 +6,7 @@ import { CertificateInputError } from '../pki/errors';
 import { loadServerCertificate, ServerCertificate } from '../pki/rancher-certificates';
 import { parseDuration } from '../pki/validity';
 import { Distribution, DISTRIBUTIONS, parseRancherVersion } from '../rancher-agents';
+import type { NodeSsh } from '../rotation/node-command';
 import { clusterName, DEFAULTS, dnsLabel, dnsSubdomain, defaultPrivateCa, parseWorkloadRef, rancherHostname, Rule, Workload } from '../rules';
 import { ConfigError } from './config-error';
 
@@ -38,14 +39,7 @@ export interface ResolvedRelease {
 }
 
 /** A machine reached over SSH (`nodes:`), by name. */
-export interface ResolvedNode {
-  readonly name: string;
-  readonly host: string;
-  readonly port?: number;
-  readonly user?: string;
-  readonly privateKeyPath?: string;
-  readonly agent?: boolean;
-  readonly hostKey?: string;
+export interface ResolvedNode extends NodeSsh {
   /** RKE2: this node's data directory and admin kubeconfig, when they differ from the `rke2:` section's. */
   readonly dataDir?: string;
   readonly kubeconfigPath?: string;

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { stringify } from 'yaml';
 import { cattleCaChecksum } from '../../lib';
-import { helm, kubectl, kubeGet, loadTestbedEnv, REPO_ROOT, testbedProcessEnv } from '../testbed/client';
+import { helm, kubectl, kubeGet, loadTestbedEnv, REPO_ROOT, standinNodeSsh, testbedProcessEnv } from '../testbed/client';
 import { modelEvents, servedCacerts } from '../testbed/rancher-model/client';
 
 const DIR = path.join(REPO_ROOT, '.testbed', 'demo');
@@ -85,12 +85,13 @@ function rke2HighAvailability(env: Record<string, string>): void {
   const root = (i: number) => env[`TESTBED_NODE_ROOT_${i}`];
   const nodes: Record<string, unknown> = {};
   for (let i = 1; i <= 5; i++) {
-    nodes[`node-${i}`] = {
-      address: '127.0.0.1',
-      port: Number(env[`TESTBED_SSH_PORT_${i}`]),
-      user: env.TESTBED_SSH_USER,
-      privateKeyFile: env.TESTBED_SSH_KEY,
-      hostKey: fs.readFileSync(`${env.TESTBED_DIR}/ssh/host-${i}.pub`, 'utf8').split(' ').slice(0, 2).join(' '),
+    const ssh = standinNodeSsh(env, i);
+    nodes[ssh.name] = {
+      address: ssh.host,
+      port: ssh.port,
+      user: ssh.user,
+      privateKeyFile: ssh.privateKeyPath,
+      hostKey: ssh.hostKey,
       // The stand-in nodes keep RKE2's files under their own root.
       dataDir: path.join(root(i), 'var/lib/rancher/rke2'),
       kubeconfigPath: path.join(root(i), 'etc/rancher/rke2/rke2.yaml'),

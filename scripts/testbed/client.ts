@@ -33,6 +33,23 @@ export function loadTestbedEnv(dir = process.env.TESTBED_DIR ?? path.join(REPO_R
   return env;
 }
 
+/**
+ * How to reach stand-in node `i` over SSH (the shape of the constructs' `NodeSsh`): loopback, its port,
+ * the test bed's user and key file, and its host key as `type base64`.
+ */
+export function standinNodeSsh(env: Record<string, string>, i: number): {
+  name: string; host: string; port: number; user: string; privateKeyPath: string; hostKey: string;
+} {
+  return {
+    name: `node-${i}`,
+    host: '127.0.0.1',
+    port: Number(env[`TESTBED_SSH_PORT_${i}`]),
+    user: env.TESTBED_SSH_USER,
+    privateKeyPath: env.TESTBED_SSH_KEY,
+    hostKey: fs.readFileSync(`${env.TESTBED_DIR}/ssh/host-${i}.pub`, 'utf8').split(' ').slice(0, 2).join(' '),
+  };
+}
+
 /** The environment for child processes (terraform, cdktf, helm) on the test bed. */
 export function testbedProcessEnv(): NodeJS.ProcessEnv {
   return { ...process.env, ...loadTestbedEnv(), CI: 'true', FORCE_COLOR: '0', NO_COLOR: '1' };

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { NodeSsh, RancherContainerCertificateRotation } from '../../lib';
 import { expectNoKey, Workspace } from './support/terraform';
-import { loadTestbedEnv } from '../../scripts/testbed/client';
+import { loadTestbedEnv, standinNodeSsh } from '../../scripts/testbed/client';
 
 // Single-container Rancher (`docker run rancher/rancher`) with expired
 // certificates, per version branch of Rancher's procedure, over real SSH to
@@ -15,14 +15,7 @@ describe('RancherContainerCertificateRotation on the stand-in containers of node
   const env = loadTestbedEnv();
   if (Number(env.TESTBED_NODES ?? 0) < 1) throw new Error('these tests need a stand-in node (scripts/testbed/testbed up --nodes 1)');
   const ws = new Workspace('rancher-container');
-  const host: NodeSsh = {
-    name: 'node-1',
-    host: '127.0.0.1',
-    port: Number(env.TESTBED_SSH_PORT_1),
-    user: env.TESTBED_SSH_USER,
-    privateKeyPath: env.TESTBED_SSH_KEY,
-    hostKey: fs.readFileSync(`${env.TESTBED_DIR}/ssh/host-1.pub`, 'utf8').split(' ').slice(0, 2).join(' '),
-  };
+  const host: NodeSsh = standinNodeSsh(env, 1);
   const sshKey = fs.readFileSync(env.TESTBED_SSH_KEY, 'utf8');
   const calls = () => fs.readFileSync(env.TESTBED_NODE_CALLS, 'utf8').split('\n').filter(Boolean);
   const rootfs = (container: string) => path.join(env.TESTBED_NODE_ROOT_1, 'var/lib/docker-standin', container, 'rootfs');

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { ANNOTATIONS, NodeSsh, RkeCertificateRotation, RkeCertificateRotationProps } from '../../lib';
 import { expectNoKey, Workspace } from './support/terraform';
-import { loadTestbedEnv, run } from '../../scripts/testbed/client';
+import { loadTestbedEnv, run, standinNodeSsh } from '../../scripts/testbed/client';
 
 // `rke cert rotate` over real SSH on the stand-in node that holds cluster.yml
 // (node-1, /root/rke in its root); the stand-in rke renews /etc/kubernetes/ssl
@@ -17,14 +17,7 @@ describe('RkeCertificateRotation on stand-in nodes over SSH', () => {
   const ws = new Workspace('rke-rotation');
   const root = (i: number) => env[`TESTBED_NODE_ROOT_${i}`];
   const clusterYml = path.join(root(1), 'root/rke/cluster.yml');
-  const host: NodeSsh = {
-    name: 'node-1',
-    host: '127.0.0.1',
-    port: Number(env.TESTBED_SSH_PORT_1),
-    user: env.TESTBED_SSH_USER,
-    privateKeyPath: env.TESTBED_SSH_KEY,
-    hostKey: fs.readFileSync(`${env.TESTBED_DIR}/ssh/host-1.pub`, 'utf8').split(' ').slice(0, 2).join(' '),
-  };
+  const host: NodeSsh = standinNodeSsh(env, 1);
   const kubeconfig = env.TESTBED_KUBECONFIG_1;
   const kubectl = (...args: string[]) => run(env.TESTBED_KUBECTL, ['--kubeconfig', kubeconfig, ...args]).stdout;
   const sshKey = fs.readFileSync(env.TESTBED_SSH_KEY, 'utf8');

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { TerraformStack } from 'cdktf';
 import { Rke2CertificateRotation, Rke2CertificateRotationProps, Rke2Node } from '../../lib';
 import { expectNoKey, Workspace } from './support/terraform';
-import { loadTestbedEnv, REPO_ROOT, run } from '../../scripts/testbed/client';
+import { loadTestbedEnv, REPO_ROOT, run, standinNodeSsh } from '../../scripts/testbed/client';
 
 // RKE2 certificate rotation over real SSH to the test bed's stand-in nodes
 // (node-1..3 servers, node-4..5 agents; scripts/testbed/nodes/README.md): the
@@ -18,12 +18,7 @@ describe('Rke2CertificateRotation on stand-in nodes over SSH', () => {
   const root = (i: number) => env[`TESTBED_NODE_ROOT_${i}`];
   const dataDir = (i: number) => path.join(root(i), 'var/lib/rancher/rke2');
   const node = (i: number): Rke2Node => ({
-    name: `node-${i}`,
-    host: '127.0.0.1',
-    port: Number(env[`TESTBED_SSH_PORT_${i}`]),
-    user: env.TESTBED_SSH_USER,
-    privateKeyPath: env.TESTBED_SSH_KEY,
-    hostKey: fs.readFileSync(`${env.TESTBED_DIR}/ssh/host-${i}.pub`, 'utf8').split(' ').slice(0, 2).join(' '),
+    ...standinNodeSsh(env, i),
     dataDir: dataDir(i),
     kubeconfigPath: path.join(root(i), 'etc/rancher/rke2/rke2.yaml'),
   });
