@@ -62,7 +62,7 @@ export class RancherStack extends TerraformStack {
     try {
       if (config.rancher) this.rotation = this.build(config, config.rancher);
       const ssh = (n: ResolvedNode): NodeSsh => {
-        const { dataDir: _d, kubeconfigPath: _k, ...rest } = n;
+        const { dataDir: _d, kubeconfigPath: _k, apiAddress: _a, ...rest } = n;
         return rest;
       };
       if (config.rke2) {
@@ -71,6 +71,7 @@ export class RancherStack extends TerraformStack {
         this.rke2 = new Rke2CertificateRotation(this, 'rke2', {
           servers: r.servers.map((n) => ({ ...n })), agents: r.agents.map((n) => ({ ...n })), generation: r.generation, services: r.services, mode: r.mode,
           dataDir: r.dataDir, kubeconfigPath: r.kubeconfigPath, readinessTimeoutSeconds: r.readinessTimeoutSeconds,
+          apiServingCheck: r.apiServingCheck, apiAddress: r.apiAddress,
         });
       }
       if (config.rke) {

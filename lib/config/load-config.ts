@@ -43,6 +43,7 @@ export interface ResolvedNode extends NodeSsh {
   /** RKE2: this node's data directory and admin kubeconfig, when they differ from the `rke2:` section's. */
   readonly dataDir?: string;
   readonly kubeconfigPath?: string;
+  readonly apiAddress?: string;
 }
 
 /** `rke2:` — RKE2 `rke2 certificate rotate` on the servers, one at a time, then the agents restart. */
@@ -55,6 +56,8 @@ export interface ResolvedRke2 {
   readonly dataDir?: string;
   readonly kubeconfigPath?: string;
   readonly readinessTimeoutSeconds?: number;
+  readonly apiServingCheck?: boolean;
+  readonly apiAddress?: string;
 }
 
 /** `rke:` — `rke cert rotate` on the machine that holds cluster.yml. */
@@ -335,7 +338,7 @@ function loadNodeRotations(v: Validator, root: Record<string, any>): Pick<Rotati
       if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(name)) {
         throw new ConfigError(v.file, f, `'${name}' is not a node name (lowercase letters, digits, dots and dashes)`, 'use the Kubernetes node name as the key');
       }
-      const o = v.object(value, f, ['address', 'port', 'user', 'privateKeyFile', 'agent', 'hostKey', 'dataDir', 'kubeconfigPath']);
+      const o = v.object(value, f, ['address', 'port', 'user', 'privateKeyFile', 'agent', 'hostKey', 'dataDir', 'kubeconfigPath', 'apiAddress']);
       const port = o.port === undefined ? undefined : Number(o.port);
       if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
         throw new ConfigError(v.file, `${f}.port`, `'${String(o.port)}' is not a port`, 'write the SSH port, e.g. 22');
@@ -354,6 +357,7 @@ function loadNodeRotations(v: Validator, root: Record<string, any>): Pick<Rotati
         ...(o.hostKey !== undefined ? { hostKey: v.string(o.hostKey, `${f}.hostKey`) } : {}),
         ...(o.dataDir !== undefined ? { dataDir: v.string(o.dataDir, `${f}.dataDir`) } : {}),
         ...(o.kubeconfigPath !== undefined ? { kubeconfigPath: v.string(o.kubeconfigPath, `${f}.kubeconfigPath`) } : {}),
+        ...(o.apiAddress !== undefined ? { apiAddress: v.string(o.apiAddress, `${f}.apiAddress`) } : {}),
       });
     }
   }
@@ -373,7 +377,7 @@ function loadNodeRotations(v: Validator, root: Record<string, any>): Pick<Rotati
 
   const out: { rke2?: ResolvedRke2; rke?: ResolvedRke; rancherContainer?: ResolvedRancherContainer } = {};
   if (root.rke2 !== undefined) {
-    const o = v.object(root.rke2, 'rke2', ['servers', 'agents', 'generation', 'services', 'mode', 'dataDir', 'kubeconfigPath', 'readinessTimeoutSeconds']);
+    const o = v.object(root.rke2, 'rke2', ['servers', 'agents', 'generation', 'services', 'mode', 'dataDir', 'kubeconfigPath', 'readinessTimeoutSeconds', 'apiServingCheck', 'apiAddress']);
     const servers = nodeList(o.servers, 'rke2.servers');
     if (servers.length === 0) throw new ConfigError(v.file, 'rke2.servers', 'is missing or empty', 'list the server nodes (from nodes), in the order they rotate');
     out.rke2 = {
@@ -385,6 +389,8 @@ function loadNodeRotations(v: Validator, root: Record<string, any>): Pick<Rotati
       ...(o.dataDir !== undefined ? { dataDir: v.string(o.dataDir, 'rke2.dataDir') } : {}),
       ...(o.kubeconfigPath !== undefined ? { kubeconfigPath: v.string(o.kubeconfigPath, 'rke2.kubeconfigPath') } : {}),
       ...(o.readinessTimeoutSeconds !== undefined ? { readinessTimeoutSeconds: v.optionalSeconds(o.readinessTimeoutSeconds, 'rke2.readinessTimeoutSeconds') } : {}),
+      ...(o.apiServingCheck !== undefined ? { apiServingCheck: v.optionalBoolean(o.apiServingCheck, 'rke2.apiServingCheck') } : {}),
+      ...(o.apiAddress !== undefined ? { apiAddress: v.string(o.apiAddress, 'rke2.apiAddress') } : {}),
     };
   }
   if (root.rke !== undefined) {

@@ -28,6 +28,11 @@ export interface Rke2Node extends NodeSsh {
    * @default - the construct's `kubeconfigPath`
    */
   readonly kubeconfigPath?: string;
+  /**
+   * Where this server's API answers, seen from the node (`host:port`).
+   * @default - the construct's `apiAddress`
+   */
+  readonly apiAddress?: string;
 }
 
 /** How the certificates are renewed. */
@@ -75,6 +80,19 @@ export interface Rke2CertificateRotationProps {
    * @default '/etc/rancher/rke2/rke2.yaml'
    */
   readonly kubeconfigPath?: string;
+  /**
+   * After each server is Ready again, check that its API serves the
+   * `serving-kube-apiserver.crt` now on disk (`openssl s_client` on the node,
+   * SHA-256 fingerprints compared), so the apply does not go on while the old
+   * certificate is still served. Needs `openssl` on the servers.
+   * @default true
+   */
+  readonly apiServingCheck?: boolean;
+  /**
+   * Where the servers' API answers, seen from each server (`host:port`).
+   * @default '127.0.0.1:6443'
+   */
+  readonly apiAddress?: string;
   /**
    * The shell command that succeeds when the node is Ready; `{node}` is
    * replaced by the node's name (quoted).
@@ -210,6 +228,18 @@ export class Rke2CertificateRotation extends Construct {
         // The serving certificate on disk is a new one (not the backup's).
         commands.push('check: server/tls/serving-kube-apiserver.crt renewed');
         lines.push(`cr_step 'check serving-kube-apiserver.crt renewed' sh -c ${shellQuote(`test -s ${tls}/serving-kube-apiserver.crt && ! cmp -s "$0"/serving-kube-apiserver.crt ${tls}/serving-kube-apiserver.crt`)} "$cr_backup"`);
+      }
+      if (props.apiServingCheck ?? true) {
+        // What clients see: the API answers with the certificate on disk (it loads it at start).
+        const address = node.apiAddress ?? props.apiAddress ?? '127.0.0.1:6443';
+        if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(address)) {
+          throw new RotationPropError(what, node.apiAddress ? `servers[${i}].apiAddress` : 'apiAddress', address, 'is not host:port', 'give where the API answers on the server, e.g. 127.0.0.1:6443');
+        }
+        const fingerprint = 'openssl x509 -noout -fingerprint -sha256';
+        const probe = `served=$(echo | openssl s_client -connect ${address} 2>/dev/null | ${fingerprint}) && [ -n "$served" ] && [ "$served" = "$(${fingerprint} -in ${shellQuote(`${tls}/serving-kube-apiserver.crt`)})" ]`;
+        commands.push(`check: the API at ${address} serves server/tls/serving-kube-apiserver.crt`);
+        state(`rke2-server on ${node.name} is Ready but its API does not serve the certificate on disk; ${done}; later servers and the agents are untouched`);
+        lines.push(`cr_wait ${shellQuote(`API at ${address} serves the serving-kube-apiserver.crt on disk`)} ${timeout} ${shellQuote(probe)}`);
       }
       lines.push('echo "cert-rotation: node $CR_NODE: done"');
       const step = new NodeCommand(this, `server-${node.name}`, {

@@ -95,6 +95,8 @@ function rke2HighAvailability(env: Record<string, string>): void {
       // The stand-in nodes keep RKE2's files under their own root.
       dataDir: path.join(root(i), 'var/lib/rancher/rke2'),
       kubeconfigPath: path.join(root(i), 'etc/rancher/rke2/rke2.yaml'),
+      // The servers' API listeners share this machine's loopback: one port each.
+      ...(env[`TESTBED_NODE_API_PORT_${i}`] ? { apiAddress: `127.0.0.1:${env[`TESTBED_NODE_API_PORT_${i}`]}` } : {}),
     };
   }
   const config = path.join(dir, 'cert-rotation.yaml');

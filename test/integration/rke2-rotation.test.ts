@@ -21,6 +21,8 @@ describe('Rke2CertificateRotation on stand-in nodes over SSH', () => {
     ...standinNodeSsh(env, i),
     dataDir: dataDir(i),
     kubeconfigPath: path.join(root(i), 'etc/rancher/rke2/rke2.yaml'),
+    // The stand-in servers' API listeners share the host's loopback: one port each.
+    ...(env[`TESTBED_NODE_API_PORT_${i}`] ? { apiAddress: `127.0.0.1:${env[`TESTBED_NODE_API_PORT_${i}`]}` } : {}),
   });
   const servers = [1, 2, 3].map(node);
   const agents = [4, 5].map(node);
@@ -172,6 +174,29 @@ describe('Rke2CertificateRotation on stand-in nodes over SSH', () => {
     const rerun = callsSince(again);
     expect(rerun.some((l) => l.startsWith('node-1'))).toBe(false);
     expect(rerun.filter((l) => l.includes('\trke2\t')).map((l) => l.split('\t')[0])).toEqual(['node-2', 'node-3']);
+    expect(ws.plan('rke2').changes).toEqual([]);
+  });
+
+  test('a server whose API keeps serving the old certificate after its restart stops the apply there, naming the API check', () => {
+    const flag = path.join(root(1), 'run/systemd-standin/rke2-server.stale-api');
+    const served = () => run('sh', ['-c', `echo | openssl s_client -connect 127.0.0.1:${env.TESTBED_NODE_API_PORT_1} 2>/dev/null | openssl x509 -noout -fingerprint -sha256`]).stdout;
+    const onDisk = () => run('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', path.join(dataDir(1), 'server/tls/serving-kube-apiserver.crt')]).stdout;
+    expect(served()).toBe(onDisk());
+    fs.writeFileSync(flag, '');
+    const from = calls().length;
+    try {
+      const r = deployRotation({ generation: 4, readinessTimeoutSeconds: 6 }, [1]);
+      expect((r.stdout + r.stderr).replace(/\s+/g, ' ')).toMatch(
+        new RegExp(`FAILED on node node-1 at step: wait: API at 127\\.0\\.0\\.1:${env.TESTBED_NODE_API_PORT_1} serves the serving-kube-apiserver\\.crt on disk \\(not done after 6s\\); state: rke2-server on node-1 is Ready but its API does not serve the certificate on disk`),
+      );
+      expect(served()).not.toBe(onDisk());
+    } finally {
+      fs.rmSync(flag, { force: true });
+    }
+    expect(callsSince(from).some((l) => l.startsWith('node-2'))).toBe(false);
+    // The next apply runs node-1 again: its restart loads the file, and the rest follows.
+    deployRotation({ generation: 4, readinessTimeoutSeconds: 20 });
+    expect(served()).toBe(onDisk());
     expect(ws.plan('rke2').changes).toEqual([]);
   });
 

@@ -46,8 +46,10 @@ init_node_roots() {
   mkdir -p "$TESTBED_DIR/nodes"
   for i in $(seq 1 "$n"); do
     mkdir -p "$TESTBED_DIR/nodes/node-$i/root"
+    # A server's API listener port (the nodes share the host's loopback, so not 6443 each).
+    if [ "$(node_role "$i" "$n")" = server ]; then free_port >"$TESTBED_DIR/nodes/node-$i/api-port"; fi
     TESTBED_NODE=node-$i TESTBED_NODE_ROOT="$TESTBED_DIR/nodes/node-$i/root" \
-      node "$TESTBED_SRC/nodes/standin.js" testbed-init-rke2 "$(node_role "$i" "$n")" ||
+      node "$TESTBED_SRC/nodes/standin.js" testbed-init-rke2 "$(node_role "$i" "$n")" "$(cat "$TESTBED_DIR/nodes/node-$i/api-port" 2>/dev/null)" ||
       die "could not lay out the RKE2 files of stand-in node-$i"
     ports+=("$(cat "$TESTBED_DIR/ssh/port-$i")")
   done
@@ -65,5 +67,6 @@ write_node_env() {
   for i in $(seq 1 "$n"); do
     echo "export TESTBED_NODE_ROOT_$i='$TESTBED_DIR/nodes/node-$i/root'"
     echo "export TESTBED_NODE_ROLE_$i=$(node_role "$i" "$n")"
+    if [ -f "$TESTBED_DIR/nodes/node-$i/api-port" ]; then echo "export TESTBED_NODE_API_PORT_$i=$(cat "$TESTBED_DIR/nodes/node-$i/api-port")"; fi
   done
 }

@@ -374,8 +374,15 @@ function systemctl(args) {
   if (!['start', 'stop', 'restart'].includes(verb)) fail(`systemctl stand-in: ${verb} is not modelled`);
   for (const unit of units) {
     if (!unitInstalled(unit)) fail(`Failed to ${verb} ${unit}.service: Unit ${unit}.service not found.`, 5);
-    if (verb === 'stop') { setUnitState(unit, 'inactive'); continue; }
+    if (verb === 'stop') {
+      if (unit === `${PROGRAM}-server` && !exists(stateFile(unit) + '.stale-api')) stopApiListener();
+      setUnitState(unit, 'inactive');
+      continue;
+    }
     if (verb === 'start' && unitState(unit) === 'active') continue; // already running: systemd does nothing
+    // Test-bed fault: the API keeps serving the certificate it had (a listener that did not restart).
+    const staleApi = exists(stateFile(unit) + '.stale-api');
+    if (unit === `${PROGRAM}-server` && !staleApi) stopApiListener(); // a (re)start stops the old process first
     const flag = stateFile(unit) + '.rotated-while-running';
     if (exists(flag)) {
       fs.rmSync(flag);
@@ -388,14 +395,65 @@ function systemctl(args) {
       continue;
     }
     try {
-      if (unit === `${PROGRAM}-server`) rke2ServerStart(ROOT, rke2DataDir(), NODE);
-      else if (unit === `${PROGRAM}-agent`) rke2AgentCerts(rke2DataDir(), NODE);
+      if (unit === `${PROGRAM}-server`) {
+        rke2ServerStart(ROOT, rke2DataDir(), NODE);
+        if (!staleApi) startApiListener(rke2DataDir());
+      } else if (unit === `${PROGRAM}-agent`) rke2AgentCerts(rke2DataDir(), NODE);
     } catch (e) {
       setUnitState(unit, 'failed');
       fail(`Job for ${unit}.service failed: ${e.message}`);
     }
     setUnitState(unit, 'active');
   }
+}
+
+// ------------------------------------------------------- the API's listener
+// RKE2's kube-apiserver serves <data-dir>/server/tls/serving-kube-apiserver.crt
+// (with its key) on 6443, loaded when rke2-server starts
+// (https://docs.rke2.io/security/certificates lists the file). The stand-in
+// server node answers TLS on the port in <root>/run/rke2-apiserver.port (given
+// at `up`: the nodes share the host's loopback) with the files as they were at
+// the unit's last start; it stops with the unit.
+
+function apiPortFile(root = ROOT) { return path.join(root, 'run', `${PROGRAM}-apiserver.port`); }
+function apiPidFile(node = NODE) { return path.join(TESTBED_DIR, 'pids', `standin-apiserver-${node}.pid`); }
+
+function stopApiListener() {
+  const f = apiPidFile();
+  if (!exists(f)) return;
+  const pid = Number(fs.readFileSync(f, 'utf8'));
+  try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  fs.rmSync(f, { force: true });
+}
+
+function startApiListener(dataDir) {
+  stopApiListener();
+  if (!exists(apiPortFile())) return; // a node laid out without a port: no listener
+  const tls = path.join(dataDir, 'server', 'tls');
+  const child = require('child_process').spawn(process.execPath, [__filename, 'testbed-apiserver', fs.readFileSync(apiPortFile(), 'utf8').trim(),
+    path.join(tls, 'serving-kube-apiserver.crt'), path.join(tls, 'serving-kube-apiserver.key')], { detached: true, stdio: 'ignore' });
+  child.unref();
+  mkdirp(path.dirname(apiPidFile()));
+  fs.writeFileSync(apiPidFile(), String(child.pid));
+  // Serving once the port answers (a real restart has the same gap).
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    try {
+      execFileSync('openssl', ['s_client', '-connect', `127.0.0.1:${fs.readFileSync(apiPortFile(), 'utf8').trim()}`], { input: '', stdio: ['pipe', 'ignore', 'ignore'], timeout: 3000 });
+      return;
+    } catch {
+      if (Date.now() > deadline) return;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+}
+
+/** testbed-apiserver PORT CERT KEY: the listener itself (certificate and key read once, at start). */
+function apiserver(port, cert, key) {
+  require('https').createServer({ cert: fs.readFileSync(cert), key: fs.readFileSync(key) }, (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('ok\n');
+  }).listen(Number(port), '127.0.0.1');
 }
 
 // -------------------------------------------------------------------- kubectl
@@ -742,8 +800,12 @@ function initDocker(root, versions) {
 
 // ---------------------------------------------------------------- test-bed init
 
-/** testbed-init-rke2 ROLE: this node's RKE2 layout (server: server/tls, agent/, rke2.yaml; agent: agent/). */
-function initRke2(role) {
+/** testbed-init-rke2 ROLE [API_PORT]: this node's RKE2 layout (server: server/tls, agent/, rke2.yaml, the API's listener; agent: agent/). */
+function initRke2(role, apiPort) {
+  if (role === 'server' && apiPort) {
+    mkdirp(path.dirname(apiPortFile()));
+    fs.writeFileSync(apiPortFile(), String(apiPort));
+  }
   const dataDir = path.join(ROOT, 'var', 'lib', 'rancher', PROGRAM);
   mkdirp(path.join(ROOT, 'etc', 'rancher', PROGRAM));
   fs.writeFileSync(path.join(ROOT, 'etc', 'rancher', PROGRAM, 'config.yaml'), `# rke2 config file (https://docs.rke2.io/install/configuration); data-dir points into the stand-in node's root\ndata-dir: ${dataDir}\n`);
@@ -754,8 +816,10 @@ function initRke2(role) {
   // RKE2 ships kubectl in <data-dir>/bin (https://docs.rke2.io/cluster_access).
   const kubectlLink = path.join(dataDir, 'bin', 'kubectl');
   if (!exists(kubectlLink)) fs.symlinkSync(path.join(TESTBED_DIR, 'node-bin', 'kubectl'), kubectlLink);
-  if (role === 'server') rke2ServerStart(ROOT, dataDir, NODE);
-  else rke2AgentCerts(dataDir, NODE);
+  if (role === 'server') {
+    rke2ServerStart(ROOT, dataDir, NODE);
+    startApiListener(dataDir);
+  } else rke2AgentCerts(dataDir, NODE);
   setUnitState(unit, 'active');
 }
 
@@ -767,7 +831,8 @@ try {
     case 'kubectl': kubectl(rest); break;
     case 'rke': rke(rest); break;
     case 'docker': docker(rest); break;
-    case 'testbed-init-rke2': initRke2(rest[0]); break;
+    case 'testbed-init-rke2': initRke2(rest[0], rest[1]); break;
+    case 'testbed-apiserver': apiserver(rest[0], rest[1], rest[2]); break;
     case 'testbed-init-rke': initRke(Number(rest[0]), rest.slice(1)); break;
     case 'testbed-init-docker': initDocker(ROOT, rest); break;
     default: fail(`standin.js: unknown command ${cmd}`);

@@ -30,6 +30,7 @@ describe('Rke2CertificateRotation', () => {
       'systemctl start rke2-server',
       'wait: node m1 Ready (up to 300s)',
       'check: server/tls/serving-kube-apiserver.crt renewed',
+      'check: the API at 127.0.0.1:6443 serves server/tls/serving-kube-apiserver.crt',
     ]);
     expect(rotation.plan[3].commands).toEqual(['systemctl restart rke2-agent', 'wait: node w1 Ready (up to 300s)']);
   });
@@ -53,8 +54,25 @@ describe('Rke2CertificateRotation', () => {
       'rm -f /data/rke2/server/tls/dynamic-cert.json',
       'systemctl restart rke2-server',
       'wait: node m1 Ready (up to 300s)',
+      'check: the API at 127.0.0.1:6443 serves server/tls/serving-kube-apiserver.crt',
     ]);
     expect(rotation.plan[1].commands[0]).toBe('rm -f /data/rke2/server/tls/dynamic-cert.json');
+  });
+
+  test("after Ready, each server's API must serve the serving certificate now on disk: per-node address, or off", () => {
+    const { rotation, data } = synth({ servers: [{ ...node('m1'), apiAddress: '10.0.0.11:6443' }, node('m2')], apiAddress: '127.0.0.1:16443' });
+    expect(rotation.plan[0].commands.at(-1)).toBe('check: the API at 10.0.0.11:6443 serves server/tls/serving-kube-apiserver.crt');
+    expect(rotation.plan[1].commands.at(-1)).toBe('check: the API at 127.0.0.1:16443 serves server/tls/serving-kube-apiserver.crt');
+    const m1: any = data.find((r: any) => r.triggers_replace.node === 'm1');
+    const script: string[] = m1.provisioner[0]['remote-exec'].inline;
+    const wait = script.find((l) => l.startsWith("cr_wait 'API at 10.0.0.11:6443"))!;
+    expect(wait).toContain('openssl s_client -connect 10.0.0.11:6443');
+    expect(wait).toContain('openssl x509 -noout -fingerprint -sha256 -in');
+    // The check comes after the Ready wait; it changes no trigger (a deployed rotation is not re-run for it).
+    expect(script.indexOf(wait)).toBeGreaterThan(script.findIndex((l) => l.startsWith("cr_wait 'node m1 Ready'")));
+    expect(m1.triggers_replace).toEqual({ generation: 1, services: [], mode: 'rotate', node: 'm1', role: 'server' });
+    expect(synth({ apiServingCheck: false }).rotation.plan[0].commands.join()).not.toContain('the API at');
+    expect(() => synth({ apiAddress: 'localhost' })).toThrow(/'apiAddress' \("localhost"\) is not host:port/);
   });
 
   test.each([
