@@ -52,12 +52,14 @@ describe('scripts/testbed/testbed', () => {
       'etcd-1.pid', 'etcd-2.pid', 'kube-apiserver-1.pid', 'kube-apiserver-2.pid',
       'kube-controller-manager-1.pid', 'kube-controller-manager-2.pid', 'kube-scheduler-1.pid', 'kube-scheduler-2.pid',
       'kwok-1.pid', 'kwok-2.pid', 'rancher-model.pid', 'sshd-1.pid',
+      // node-1 is an RKE2 server: its stand-in API listener
+      'standin-apiserver-node-1.pid',
     ]);
     const pids = pidFiles.map((f) => Number(fs.readFileSync(path.join(dir, 'bed', 'pids', f), 'utf8')));
     expect(pids.every(alive)).toBe(true);
 
     const down = run(script, ['down'], { env });
-    expect(down.stderr).toMatch(/stopped 12 process\(es\)/);
+    expect(down.stderr).toMatch(/stopped 13 process\(es\)/);
     expect(pids.filter(alive)).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'bed'))).toBe(false);
     expect(run(script, ['status'], { env, ok: [1] }).stdout).toMatch(/test bed is down/);
