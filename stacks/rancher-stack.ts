@@ -2,9 +2,8 @@ import { HelmProvider } from '@cdktf/provider-helm/lib/provider';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ConfigError } from '../lib/config/config-error';
-import { ResolvedNode, RotationConfig } from '../lib/config/load-config';
+import { RotationConfig } from '../lib/config/load-config';
 import { RotationPropError, terraformLiteral } from '../lib/rotation/common';
-import { NodeSsh } from '../lib/rotation/node-command';
 import { RancherContainerCertificateRotation } from '../lib/rotation/rancher-container-certificate-rotation';
 import { RancherRelease } from '../lib/rotation/rancher-helm-values';
 import { RancherServerRotation } from '../lib/rotation/rancher-server-rotation';
@@ -61,15 +60,11 @@ export class RancherStack extends TerraformStack {
     let section = 'rancher';
     try {
       if (config.rancher) this.rotation = this.build(config, config.rancher);
-      const ssh = (n: ResolvedNode): NodeSsh => {
-        const { dataDir: _d, kubeconfigPath: _k, apiAddress: _a, ...rest } = n;
-        return rest;
-      };
       if (config.rke2) {
         section = 'rke2';
         const r = config.rke2;
         this.rke2 = new Rke2CertificateRotation(this, 'rke2', {
-          servers: r.servers.map((n) => ({ ...n })), agents: r.agents.map((n) => ({ ...n })), generation: r.generation, services: r.services, mode: r.mode,
+          servers: r.servers, agents: r.agents, generation: r.generation, services: r.services, mode: r.mode,
           dataDir: r.dataDir, kubeconfigPath: r.kubeconfigPath, readinessTimeoutSeconds: r.readinessTimeoutSeconds,
           apiServingCheck: r.apiServingCheck, apiAddress: r.apiAddress,
         });
@@ -78,7 +73,7 @@ export class RancherStack extends TerraformStack {
         section = 'rke';
         const r = config.rke;
         this.rke = new RkeCertificateRotation(this, 'rke', {
-          host: ssh(r.host), clusterConfigPath: r.clusterConfigPath, generation: r.generation, services: r.services,
+          host: r.host, clusterConfigPath: r.clusterConfigPath, generation: r.generation, services: r.services,
           rotateCA: r.rotateCA, upFirst: r.upFirst, rkeCommand: r.rkeCommand,
           ...(r.cluster ? { cluster: { cluster: 'rke', kubeconfig: r.cluster.kubeconfig, ...(r.cluster.context ? { context: r.cluster.context } : {}) } } : {}),
         });
@@ -87,7 +82,7 @@ export class RancherStack extends TerraformStack {
         section = 'rancherContainer';
         const r = config.rancherContainer;
         this.rancherContainer = new RancherContainerCertificateRotation(this, 'rancher-container', {
-          host: ssh(r.host), container: r.container, rancherVersion: r.rancherVersion, generation: r.generation,
+          host: r.host, container: r.container, rancherVersion: r.rancherVersion, generation: r.generation,
           servedEndpoint: r.servedEndpoint, minValidDays: r.minValidDays,
         });
       }
