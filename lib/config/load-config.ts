@@ -8,6 +8,7 @@ import { parseDuration } from '../pki/validity';
 import { Distribution, DISTRIBUTIONS, parseRancherVersion } from '../rancher-agents';
 import type { NodeSsh } from '../rotation/node-command';
 import { clusterName, DEFAULTS, dnsLabel, dnsSubdomain, defaultPrivateCa, parseWorkloadRef, rancherHostname, Rule, Workload } from '../rules';
+import { loadBackend, ResolvedBackend } from './backend';
 import { ConfigError } from './config-error';
 
 /** A workload to restart after a rotation. */
@@ -86,6 +87,8 @@ export interface ResolvedRancherContainer {
 /** The configuration after validation: absolute paths, certificates checked. */
 export interface RotationConfig {
   readonly file: string;
+  /** Where Terraform keeps the state (`backend:`). @default local */
+  readonly backend?: ResolvedBackend;
   readonly rke2?: ResolvedRke2;
   readonly rke?: ResolvedRke;
   readonly rancherContainer?: ResolvedRancherContainer;
@@ -142,14 +145,14 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     throw new ConfigError(abs, '(file)', `cannot be read as configuration: ${(e as Error).message.split('\n')[0]}`, 'write the values out instead of repeating YAML aliases (*name)');
   }
   const v = new Validator(abs);
-  const root = v.object(content, '', ['rancher', 'downstream', 'nodes', 'rke2', 'rke', 'rancherContainer']);
+  const root = v.object(content, '', ['rancher', 'downstream', 'nodes', 'rke2', 'rke', 'rancherContainer', 'backend']);
   const nodeRotations = loadNodeRotations(v, root);
   if (root.rancher === undefined && (root.downstream !== undefined || Object.keys(nodeRotations).length === 0)) {
     throw new ConfigError(abs, 'rancher', 'is missing', root.downstream !== undefined
       ? 'add the rancher section: downstream clusters follow the Rancher server certificate (see README, "Configuration")'
       : 'add what to rotate: a rancher, rke2, rke or rancherContainer section (see README, "Configuration")');
   }
-  if (root.rancher === undefined) return { file: abs, downstream: [], ...nodeRotations };
+  if (root.rancher === undefined) return { file: abs, backend: loadBackend(v, root.backend), downstream: [], ...nodeRotations };
 
   const r = v.object(root.rancher, 'rancher', [
     'kubeconfig', 'context', 'hostname', 'certificate', 'renewBefore', 'privateCa', 'release', 'restartWorkloads',
@@ -287,13 +290,16 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     });
   }
 
+  const kubeconfig = v.existingFile(r.kubeconfig, 'rancher.kubeconfig');
+  const context = v.optionalString(r.context, 'rancher.context');
   return {
     file: abs,
+    backend: loadBackend(v, root.backend, { kubeconfig, context }),
     ...nodeRotations,
     rancher: {
       name: 'rancher',
-      kubeconfig: v.existingFile(r.kubeconfig, 'rancher.kubeconfig'),
-      context: v.optionalString(r.context, 'rancher.context'),
+      kubeconfig,
+      context,
       hostname,
       certificate,
       privateCa,
@@ -442,7 +448,7 @@ function parseWorkload(v: Validator, w: unknown, field: string): WorkloadRef {
 }
 
 /** Field checks that throw ConfigError with the field's dotted path. */
-class Validator {
+export class Validator {
   constructor(readonly file: string) {}
 
   object(value: unknown, field: string, allowed: string[]): Record<string, any> {
