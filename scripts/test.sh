@@ -29,10 +29,10 @@ summary() {
 step "unit tests"
 npx jest --selectProjects unit --ci --json --outputFile="$results/unit.json" || { summary; exit 1; }
 
-step "test bed up (4 clusters: Rancher server, RKE1 and RKE2 downstream of 2.8, RKE2 downstream of 2.12; 5 stand-in nodes: 3 RKE2 servers, 2 agents)"
+step "test bed up (4 clusters: Rancher server, RKE1 and RKE2 downstream of 2.8, RKE2 downstream of 2.12; 5 stand-in nodes: 3 RKE2 servers, 2 agents; PostgreSQL for the pg state backend)"
 tofu_bed=$PWD/.testbed-opentofu
 trap 'scripts/testbed/testbed down >/dev/null 2>&1 || true; TESTBED_DIR=$tofu_bed scripts/testbed/testbed down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
-scripts/testbed/testbed up --clusters 4 --nodes 5 --profile rancher-local,rke1,rke2,rancher-2.12
+scripts/testbed/testbed up --clusters 4 --nodes 5 --profile rancher-local,rke1,rke2,rancher-2.12 --postgres
 
 step "integration tests (real Terraform against the local API servers)"
 status=0

@@ -1,3 +1,4 @@
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, LocalBackend, TerraformStack } from 'cdktf';
@@ -74,13 +75,37 @@ export class Workspace {
 
   /** `cdktf deploy --auto-approve --skip-provider-lock` on the synthesized output (or the app's, after `useApp`); `ok` lists the accepted exit codes. */
   deploy(stack: string, ok = [0], env: NodeJS.ProcessEnv = {}): RunResult {
-    const synth = this.appConfig ? [] : ['--skip-synth'];
-    const appEnv = this.appConfig ? { CERT_ROTATION_CONFIG: this.appConfig, CERT_ROTATION_STACK: stack } : {};
-    const r = run(path.join(REPO_ROOT, 'node_modules/.bin/cdktf'),
-      ['deploy', stack, '--auto-approve', '--skip-provider-lock', ...synth],
-      { cwd: this.dir, ok, env: { ...testbedProcessEnv(), ...appEnv, ...env } });
+    const c = this.deployCommand(stack, env);
+    const r = run(c.cmd, c.args, { cwd: this.dir, ok, env: c.env });
     this.logs.push(r.stdout, r.stderr);
     return r;
+  }
+
+  /** `deploy` without waiting, whatever the exit code: for runners that deploy at the same time. */
+  deployAsync(stack: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    const c = this.deployCommand(stack, env);
+    return new Promise((resolve, reject) => {
+      const child = spawn(c.cmd, c.args, { cwd: this.dir, env: c.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (code) => {
+        this.logs.push(stdout, stderr);
+        resolve({ status: code ?? -1, stdout, stderr });
+      });
+    });
+  }
+
+  private deployCommand(stack: string, env: NodeJS.ProcessEnv): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+    const synth = this.appConfig ? [] : ['--skip-synth'];
+    const appEnv = this.appConfig ? { CERT_ROTATION_CONFIG: this.appConfig, CERT_ROTATION_STACK: stack } : {};
+    return {
+      cmd: path.join(REPO_ROOT, 'node_modules/.bin/cdktf'),
+      args: ['deploy', stack, '--auto-approve', '--skip-provider-lock', ...synth],
+      env: { ...testbedProcessEnv(), ...appEnv, ...env },
+    };
   }
 
   /** `cdktf destroy --auto-approve`: leaves the clusters as the test found them. */

@@ -1,0 +1,151 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { gunzipSync } from 'zlib';
+import { parse, stringify } from 'yaml';
+import { makePrivateCa, RancherFiles } from '../support/pki';
+import { ensureNamespace, resetRancherInstall } from './support/rancher-bed';
+import { RancherScenario, STACK } from './support/rancher-scenario';
+import { expectNoKey, Workspace } from './support/terraform';
+import { kubeGet, run, RunResult } from '../../scripts/testbed/client';
+
+/** What two CI runners set so that the second waits for the first's lock instead of failing at once. */
+const WAIT_FOR_LOCK = { TF_CLI_ARGS_apply: '-lock-timeout=10m', TF_CLI_ARGS_plan: '-lock-timeout=10m' };
+
+interface Backend {
+  readonly name: string;
+  /** The `backend:` section of the configuration file. */
+  readonly section: Record<string, unknown>;
+  /** The state as the backend holds it (undefined: none yet). */
+  state(): any | undefined;
+  /** Whether somebody holds the state's lock now. */
+  locked(): boolean;
+}
+
+const RUN = Date.now().toString(36);
+
+function kubernetesBackend(sc: RancherScenario): Backend {
+  const namespace = 'cert-rotation-state';
+  const suffix = `rancher-${RUN}`;
+  const get = (p: string): any | undefined => {
+    try {
+      return kubeGet(sc.server, p);
+    } catch {
+      return undefined; // 404: not there (yet)
+    }
+  };
+  return {
+    name: 'kubernetes',
+    section: { type: 'kubernetes', kubeconfig: sc.env.KUBECONFIG, context: `testbed-${sc.server}`, namespace, secretSuffix: suffix },
+    state: () => {
+      // The backend's Secret holds the state gzipped (https://developer.hashicorp.com/terraform/language/backend/kubernetes).
+      const secret = get(`/api/v1/namespaces/${namespace}/secrets/tfstate-default-${suffix}`);
+      if (!secret) return undefined;
+      let bytes = Buffer.from(secret.data.tfstate, 'base64');
+      if (bytes[0] !== 0x1f) bytes = Buffer.from(bytes.toString(), 'base64'); // base64 text of the gzip, not the gzip
+      return JSON.parse(gunzipSync(bytes).toString());
+    },
+    locked: () => Boolean(get(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/lock-tfstate-default-${suffix}`)?.spec?.holderIdentity),
+  };
+}
+
+function pgBackend(sc: RancherScenario): Backend {
+  const conn = sc.env.TESTBED_PG_CONN_STR;
+  if (!conn) throw new Error('the test bed has no PostgreSQL: start it with scripts/testbed/testbed up ... --postgres');
+  const schema = `cert_rotation_${RUN}`;
+  const psql = (sql: string): string => run('psql', [conn, '-Atc', sql]).stdout.trim();
+  return {
+    name: 'pg',
+    section: { type: 'pg', connStr: conn, schemaName: schema },
+    state: () => {
+      const exists = psql(`select count(*) from information_schema.tables where table_schema = '${schema}' and table_name = 'states'`);
+      if (exists === '0') return undefined;
+      const data = psql(`select data from ${schema}.states where name = 'default'`);
+      return data ? JSON.parse(data) : undefined;
+    },
+    // Terraform's pg backend locks with a session-level advisory lock (https://developer.hashicorp.com/terraform/language/backend/pg).
+    locked: () => Number(psql("select count(*) from pg_locks where locktype = 'advisory' and granted")) > 0,
+  };
+}
+
+// GIVEN the configuration file's backend: kubernetes (state Secret + Lease on
+// the Rancher server cluster) or pg (PostgreSQL from Debian's packages on the
+// test bed), WHEN one runner deploys the first rotation and then two runners
+// deploy the next one at the same time, THEN the lock serializes them: one
+// applies, the other waits and finds nothing left to do; the backend holds one
+// lineage with every resource, Rancher serves the new certificate, no private
+// key is in the stored state, and a third plan from either runner is empty.
+describe.each([['kubernetes', kubernetesBackend], ['pg', pgBackend]] as const)('state on the %s backend', (_name, makeBackend) => {
+  const sc = new RancherScenario(`backend-${_name}`);
+  const second = new Workspace(`backend-${_name}-runner2`);
+  const backend = makeBackend(sc);
+  let round = 0;
+
+  beforeAll(async () => {
+    await resetRancherInstall();
+    ensureNamespace(sc.server, 'cert-rotation-state');
+  });
+  afterAll(() => {
+    sc.ws.remove();
+    second.remove();
+  });
+
+  /** Both runners' checkouts get the same cert-rotation.yaml, with the backend section, for `files`. */
+  function checkout(files: RancherFiles): void {
+    const config = parse(fs.readFileSync(sc.writeConfig(files, { downstream: [] }), 'utf8'));
+    for (const ws of [sc.ws, second]) {
+      const file = path.join(ws.dir, 'cert-rotation.yaml');
+      fs.writeFileSync(file, stringify({ ...config, backend: backend.section }));
+      ws.useApp(file);
+    }
+  }
+
+  function expectNoKeyInState(state: any): void {
+    for (const key of sc.keysSeen) expectNoKey(JSON.stringify(state), key, `the state on the ${backend.name} backend`);
+  }
+
+  test('the first deploy writes the state to the backend and nothing beside the app', () => {
+    expect(backend.state()).toBeUndefined();
+    const files = sc.files(makePrivateCa(`Backend ${_name} ${++round}`));
+    checkout(files);
+    sc.ws.deploy(STACK);
+    sc.expectServed(files);
+    const state = backend.state();
+    expect(state.resources.length).toBeGreaterThan(0);
+    expectNoKeyInState(state);
+    // Remote state: no local state file, so the app's local-state guard has nothing to keep.
+    expect(fs.readdirSync(sc.ws.dir).filter((f) => f.includes('tfstate'))).toEqual([]);
+  });
+
+  test('two runners deploy the next rotation at once: the lock serializes them and nothing is lost', async () => {
+    const before = backend.state();
+    const files = sc.files(makePrivateCa(`Backend ${_name} ${++round}`));
+    checkout(files);
+
+    let lockSeen = false;
+    const poll = setInterval(() => { lockSeen ||= backend.locked(); }, 300);
+    let results: RunResult[];
+    try {
+      results = await Promise.all([sc.ws.deployAsync(STACK, WAIT_FOR_LOCK), second.deployAsync(STACK, WAIT_FOR_LOCK)]);
+    } finally {
+      clearInterval(poll);
+    }
+    expect(results.map((r) => r.status)).toEqual([0, 0]);
+    expect(lockSeen).toBe(true);
+    // One runner applied the rotation; the other got the lock after it and planned against the new state.
+    const applied = results.map((r) => /Apply complete! Resources: \d+ added, [1-9]\d* changed|Apply complete! Resources: [1-9]/.test(r.stdout));
+    const unchanged = results.map((r) => /No changes\./.test(r.stdout));
+    expect(applied.filter(Boolean)).toHaveLength(1);
+    expect(unchanged.filter(Boolean)).toHaveLength(1);
+    expect(applied.map((a, i) => a || unchanged[i])).toEqual([true, true]);
+
+    sc.expectServed(files);
+    const after = backend.state();
+    expect(after.lineage).toBe(before.lineage);
+    expect(after.serial).toBeGreaterThan(before.serial);
+    expect(after.resources.map((r: any) => `${r.type}.${r.name}`).sort()).toEqual(before.resources.map((r: any) => `${r.type}.${r.name}`).sort());
+    expectNoKeyInState(after);
+    for (const ws of [sc.ws, second]) expect(ws.plan(STACK).changes).toEqual([]);
+    sc.expectNoKeyAnywhere();
+    for (const key of sc.keysSeen) expectNoKey(second.logs.join('\n'), key, "the second runner's deploy log");
+  });
+});
