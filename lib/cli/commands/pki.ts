@@ -15,7 +15,8 @@ import { verifyCaBundle } from '../../pki/chain';
 import { CertificateInputError } from '../../pki/errors';
 import type { IssuedCertificate, LeafUsage } from '../../pki/issue';
 import { keyMatchesCertificate, parsePrivateKey } from '../../pki/private-key';
-import { DAY_MS, formatIsoSeconds } from '../../pki/validity';
+import { DAY_MS, formatIsoSeconds, parseDuration } from '../../pki/validity';
+import { DEFAULTS } from '../../rules';
 import { CliIo, Command, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
 
 const CA_HELP = `Usage: cert-rotation pki ca --out DIR [options]
@@ -106,7 +107,41 @@ Example:
   cert-rotation pki csr --out csr --cn rancher.example.com --dns rancher.example.com
 `;
 
-export const PKI_HELP = `Usage: cert-rotation pki <ca | leaf | csr> [options]
+const RENEW_HELP = `Usage: cert-rotation pki renew --ca-dir DIR --out DIR [options]
+
+Re-issue the certificate in --out from the CA in --ca-dir when it is due, and
+write nothing when it is not: for a scheduled job that runs every night and
+then plans, so the plan shows a rotation exactly on the nights a certificate
+was renewed. A certificate is due when it expires within --renew-before, has
+expired, or was not issued by the CA in --ca-dir (after that CA was replaced).
+The new certificate keeps the old one's subject (CN, O), names, usage (server,
+client or both), RSA key size and lifetime (within the CA's), with a new key.
+
+  NAME.crt     the new certificate, then the intermediates (as pki leaf writes it)
+  NAME.key     its new RSA private key, mode 0600
+
+Both are written beside the old ones and renamed into place.
+
+Options:
+      --ca-dir DIR            the signing CA (made by \`cert-rotation pki ca\`) (required)
+      --out DIR               the directory holding NAME.crt and NAME.key (required)
+      --name NAME             file names NAME.crt and NAME.key (default tls)
+      --renew-before DURATION renew when it expires within this, e.g. 30d, 2w, 12h
+                              (default 30d, as renewBefore in cert-rotation.yaml)
+      --days N                validity of the new certificate in days (default: the
+                              old certificate's lifetime)
+      --force                 renew now, due or not
+  -h, --help                  show this help
+
+Exit codes:
+  0  renewed, or not due (stdout says which)
+  3  wrong usage, or a file or the CA directory cannot be used: nothing is written
+
+Example (nightly, then plan: a renewed certificate is a rotation in the plan):
+  cert-rotation pki renew --ca-dir pki/intermediate --out certs --renew-before 30d
+`;
+
+export const PKI_HELP = `Usage: cert-rotation pki <ca | leaf | csr | renew> [options]
 
 Issue certificates from a private CA kept in directories: a root CA, an
 intermediate, and server or client certificates for Rancher, kubeadm, RKE and
@@ -117,6 +152,8 @@ Commands:
   ca     a root CA, or an intermediate signed by the CA in --issuer-dir
   leaf   a server or client certificate signed by the CA in --ca-dir
   csr    a key and a certificate signing request for a CA run by someone else
+  renew  re-issue a certificate from its CA when it is inside its renew-before
+         window (a scheduled job's step); nothing when it is not
 
 Run 'cert-rotation pki <command> --help' for its options.
 
@@ -126,7 +163,7 @@ Each file written is listed on stdout, a certificate with its subject,
 issuer, names, notBefore, notAfter and SHA-256 fingerprint.
 
 Exit codes:
-  0  every file was written
+  0  every file was written (renew: or nothing was due)
   3  wrong usage, a file exists (without --force) or the CA directory cannot
      be used: nothing is written; or a file cannot be written
 
@@ -137,9 +174,11 @@ Example (a root, an intermediate, and Rancher's three files):
   # certFile certs/tls.crt, keyFile certs/tls.key, caFile pki/intermediate/cacerts.pem
 `;
 
-const HELP: Record<PkiCommandName, string> = { ca: CA_HELP, leaf: LEAF_HELP, csr: CSR_HELP };
+const HELP: Record<PkiCommandName, string> = { ca: CA_HELP, leaf: LEAF_HELP, csr: CSR_HELP, renew: RENEW_HELP };
 
-type PkiCommandName = 'ca' | 'leaf' | 'csr';
+type PkiCommandName = 'ca' | 'leaf' | 'csr' | 'renew';
+
+const PKI_COMMANDS: readonly PkiCommandName[] = ['ca', 'leaf', 'csr', 'renew'];
 
 /** The subject and key every `pki` command asks for. */
 interface SubjectOptions {
@@ -177,8 +216,22 @@ export interface PkiCsrOptions extends SubjectOptions {
   readonly name: string;
 }
 
+/** `pki renew`. */
+export interface PkiRenewOptions {
+  readonly command: 'renew';
+  readonly caDir: string;
+  readonly out: string;
+  readonly name: string;
+  /** Milliseconds before notAfter from which the certificate is due. */
+  readonly renewBefore: number;
+  readonly renewBeforeText: string;
+  /** Days; undefined: the old certificate's lifetime. */
+  readonly days?: number;
+  readonly force: boolean;
+}
+
 /** The parsed command line of `pki`: a subcommand, or the help of one. */
-export type PkiOptions = PkiCaOptions | PkiLeafOptions | PkiCsrOptions | { readonly command: 'help'; readonly text: string };
+export type PkiOptions = PkiCaOptions | PkiLeafOptions | PkiCsrOptions | PkiRenewOptions | { readonly command: 'help'; readonly text: string };
 
 /** How long before now a new certificate starts, for clocks that lag. */
 const BACKDATE_MS = 5 * 60 * 1000;
@@ -210,23 +263,62 @@ export function parsePkiArgs(args: readonly string[]): PkiOptions | 'help' {
     return 'help';
   }
   if (command === undefined) {
-    throw new UsageError('no pki command given; use one of: ca, leaf, csr (cert-rotation pki <command> [options])');
+    throw new UsageError(`no pki command given; use one of: ${PKI_COMMANDS.join(', ')} (cert-rotation pki <command> [options])`);
   }
-  if (command !== 'ca' && command !== 'leaf' && command !== 'csr') {
+  if (!(PKI_COMMANDS as readonly string[]).includes(command)) {
     const what = command.startsWith('-') ? `'${command}' comes before the pki command` : `'${command}' is not a pki command`;
-    throw new UsageError(`${what}; use one of: ca, leaf, csr (cert-rotation pki <command> [options])`);
+    throw new UsageError(`${what}; use one of: ${PKI_COMMANDS.join(', ')} (cert-rotation pki <command> [options])`);
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    return { command: 'help', text: HELP[command] };
+    return { command: 'help', text: HELP[command as PkiCommandName] };
   }
-  switch (command) {
+  switch (command as PkiCommandName) {
     case 'ca':
       return parseCa(rest);
     case 'leaf':
       return parseLeaf(rest);
     case 'csr':
       return parseCsr(rest);
+    case 'renew':
+      return parseRenew(rest);
   }
+}
+
+function parseRenew(args: readonly string[]): PkiRenewOptions {
+  const v = parseSubcommand('renew', args, {
+    'ca-dir': { type: 'string' },
+    out: { type: 'string' },
+    name: { type: 'string' },
+    'renew-before': { type: 'string' },
+    days: { type: 'string' },
+    force: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const caDir = optionalPath(v['ca-dir'], '--ca-dir');
+  if (caDir === undefined) {
+    throw new UsageError('no --ca-dir given; pass the directory of the CA that issues the certificate (made by `cert-rotation pki ca --out DIR`)');
+  }
+  const out = optionalPath(v.out, '--out');
+  if (out === undefined) {
+    throw new UsageError('no --out given; pass the directory that holds the certificate to renew (tls.crt and tls.key, or --name)');
+  }
+  const renewBeforeText = v['renew-before'] ?? DEFAULTS.renewBefore;
+  let renewBefore: number;
+  try {
+    renewBefore = parseDuration(renewBeforeText, '--renew-before');
+  } catch {
+    throw new UsageError(`--renew-before '${renewBeforeText}' is not a duration; write a number and a unit, e.g. 30d, 2w or 12h`);
+  }
+  return {
+    command: 'renew',
+    caDir,
+    out,
+    name: fileName(v.name),
+    renewBefore,
+    renewBeforeText,
+    days: v.days === undefined ? undefined : parseDays(v.days),
+    force: v.force === true,
+  };
 }
 
 function parseCa(args: readonly string[]): PkiCaOptions {
@@ -595,6 +687,100 @@ async function runCsr(o: PkiCsrOptions, io: CliIo): Promise<void> {
   );
 }
 
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
+/** Why the certificate is due (undefined: it is not), from the most to the least pressing. */
+function renewalReason(o: PkiRenewOptions, old: CertificateInfo, ca: CaDirectory, now: Date): string | undefined {
+  if (!(old.x509.checkIssued(ca.cert.x509) && old.x509.verify(ca.cert.x509.publicKey))) {
+    return `it was not issued by ${describeCertificate(ca.cert)} of --ca-dir ${o.caDir}`;
+  }
+  if (old.notAfter.getTime() <= now.getTime()) return `it expired at ${formatIsoSeconds(old.notAfter)}`;
+  if (old.notAfter.getTime() - now.getTime() <= o.renewBefore) {
+    return `it expires at ${formatIsoSeconds(old.notAfter)}, within --renew-before ${o.renewBeforeText}`;
+  }
+  return o.force ? 'of --force' : undefined;
+}
+
+/** Writes each file beside its target and renames it into place, keys first (mode 0600). */
+async function replaceFiles(files: readonly OutputFile[]): Promise<void> {
+  const ordered = [...files].sort((a, b) => Number(b.secret) - Number(a.secret));
+  const temps = ordered.map((f) => `${f.file}.new-${process.pid}`);
+  try {
+    for (const [i, out] of ordered.entries()) {
+      await fs.writeFile(temps[i], out.text, { flag: 'wx', mode: out.secret ? 0o600 : 0o644 });
+    }
+    for (const [i, out] of ordered.entries()) await fs.rename(temps[i], out.file);
+  } catch (err) {
+    await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
+    const e = err as NodeJS.ErrnoException;
+    throw new PkiError(`${e.path ?? 'a file'} cannot be written (${e.code === 'EACCES' ? 'permission denied' : e.message}); nothing was replaced`);
+  }
+}
+
+async function runRenew(o: PkiRenewOptions, io: CliIo, now: Date): Promise<void> {
+  const certFile = path.join(o.out, `${o.name}.crt`);
+  const keyFile = path.join(o.out, `${o.name}.key`);
+  const certPem = await readText(certFile, '--out ', `issue it first with \`cert-rotation pki leaf --ca-dir ${o.caDir} --out ${o.out}\``);
+  let old: CertificateInfo;
+  try {
+    old = parseCertificates(certPem, certFile, `${o.name}.crt`)[0]; // the leaf, then intermediates
+  } catch (err) {
+    if (err instanceof CertificateInputError) throw new PkiError(err.message);
+    throw err;
+  }
+  const ca = await readCaDirectory(o.caDir, '--ca-dir', now);
+  const reason = renewalReason(o, old, ca, now);
+  if (reason === undefined) {
+    const left = Math.floor((old.notAfter.getTime() - now.getTime()) / DAY_MS);
+    io.stdout.write(`not due: ${certFile}: ${describeCertificate(old)} expires at ${formatIsoSeconds(old.notAfter)}, in ${left} days (--renew-before ${o.renewBeforeText}); nothing written\n`);
+    return;
+  }
+  // The new certificate asks for what the old one had.
+  const eku = old.x509.keyUsage ?? [];
+  const client = eku.includes(CLIENT_AUTH);
+  const usage: LeafUsage = client ? (eku.includes(SERVER_AUTH) ? 'both' : 'client') : 'server';
+  const field = (key: string) => old.x509.subject.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+  const commonName = field('CN') ?? old.dnsNames[0] ?? old.ipAddresses[0];
+  if (commonName === undefined) {
+    throw new PkiError(`${certFile}: ${describeCertificate(old)} has no common name and no subjectAltName to keep; issue a new one with \`cert-rotation pki leaf\``);
+  }
+  const modulus = old.x509.publicKey.asymmetricKeyDetails?.modulusLength;
+  const keyBits = old.x509.publicKey.asymmetricKeyType === 'rsa' && modulus !== undefined && modulus >= 2048 ? modulus : 2048;
+  const lifetime = Math.max(1, Math.round((old.notAfter.getTime() - old.notBefore.getTime() - BACKDATE_MS) / DAY_MS));
+  const caDaysLeft = Math.floor((ca.cert.notAfter.getTime() - now.getTime()) / DAY_MS);
+  if (o.days === undefined && caDaysLeft < 1) {
+    throw new PkiError(`the CA ${describeCertificate(ca.cert)} of --ca-dir ${o.caDir} ends at ${formatIsoSeconds(ca.cert.notAfter)}, in less than a day; renew the CA first`);
+  }
+  const days = o.days ?? Math.min(lifetime, caDaysLeft);
+  const { generateLeaf } = await import('../../pki/issue');
+  const leaf = generateLeaf({
+    commonName,
+    organization: field('O'),
+    dnsNames: old.dnsNames,
+    ipAddresses: old.ipAddresses,
+    usage,
+    keyBits,
+    ...validity(now, days, ca.cert, `--ca-dir ${o.caDir}`),
+    issuer: { certPem: ca.certPem, keyPem: ca.keyPem },
+  });
+  const cert = parseCertificate(leaf.certPem, certFile, `${o.name}.crt`);
+  const intermediates = ca.bundle.filter((c) => !c.selfSigned);
+  await replaceFiles([
+    { file: keyFile, text: leaf.keyPem, secret: true },
+    { file: certFile, text: [cert, ...intermediates].map((c) => c.pem).join(''), secret: false },
+  ]);
+  io.stdout.write(
+    [
+      `renewed: ${certFile}, because ${reason}`,
+      keyLine(keyFile, leaf.keyPem),
+      `wrote ${certFile}: replaces ${old.sha256Fingerprint.slice(0, 23)}…`,
+      ...describeWritten(cert),
+      '',
+    ].join('\n'),
+  );
+}
+
 /** Runs `pki` with parsed options: writes the files and their summary, returns the exit code. */
 export async function runPki(options: PkiOptions, io: CliIo, clock: () => Date = () => new Date()): Promise<number> {
   try {
@@ -611,6 +797,9 @@ export async function runPki(options: PkiOptions, io: CliIo, clock: () => Date =
       case 'csr':
         await runCsr(options, io);
         break;
+      case 'renew':
+        await runRenew(options, io, clock());
+        break;
     }
     return ExitCode.OK;
   } catch (err) {
@@ -624,7 +813,7 @@ export async function runPki(options: PkiOptions, io: CliIo, clock: () => Date =
 
 export const pkiCommand: Command = defineCommand({
   name: 'pki',
-  summary: 'issue a root or intermediate CA, server and client certificates, CSRs (RSA; keys mode 0600, never overwritten)',
+  summary: 'issue a root or intermediate CA, server and client certificates, CSRs; renew a certificate inside its window (RSA; keys mode 0600)',
   help: PKI_HELP,
   parse: parsePkiArgs,
   execute: (options, io) => runPki(options, io),

@@ -312,15 +312,87 @@ describe('the CA directory', () => {
   });
 });
 
+// GIVEN certificates issued by `pki leaf`, WHEN `pki renew` runs as a nightly
+// job would, THEN it re-issues exactly the ones that are due (inside the
+// window, expired, or from another CA) with the same subject, names, usage and
+// key size and a new key, says why, and writes nothing for the others.
+describe('pki renew', () => {
+  const leaf = (file: string) => readChain(file)[0];
+  const fingerprint = (file: string) => leaf(file).sha256Fingerprint;
+
+  test('not due: nothing written, the line says when it expires; inside the window: renewed with the same subject, names and usage', async () => {
+    const out = path.join(dir, 'renew-window');
+    await ok('leaf', '--ca-dir', intermediate, '--out', out, '--cn', 'rancher.example.com', '--dns', 'rancher.example.com,rancher-alt.example.com', '--ip', '10.0.0.5', '--days', '20', '--key-bits', '3072');
+    const crt = path.join(out, 'tls.crt');
+    const key = path.join(out, 'tls.key');
+    const before = { crt: fs.readFileSync(crt, 'utf8'), key: fs.readFileSync(key, 'utf8'), mtime: fs.statSync(crt).mtimeMs };
+
+    const notDue = await ok('renew', '--ca-dir', intermediate, '--out', out, '--renew-before', '14d');
+    expect(notDue.stdout).toMatch(new RegExp(`^not due: ${crt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*CN=rancher\\.example\\.com.* expires at .*, in 19 days \\(--renew-before 14d\\); nothing written\n$`));
+    expect({ crt: fs.readFileSync(crt, 'utf8'), key: fs.readFileSync(key, 'utf8'), mtime: fs.statSync(crt).mtimeMs }).toEqual(before);
+
+    const renewed = await ok('renew', '--ca-dir', intermediate, '--out', out, '--renew-before', '30d', '--days', '90');
+    expect(renewed.stdout).toMatch(/^renewed: .*tls\.crt, because it expires at .*, within --renew-before 30d\n/);
+    const cert = leaf(crt);
+    expect(cert.subject).toBe('CN=rancher.example.com');
+    expect(cert.dnsNames).toEqual(['rancher.example.com', 'rancher-alt.example.com']);
+    expect(cert.ipAddresses).toEqual(['10.0.0.5']);
+    expect(cert.x509.keyUsage).toEqual([SERVER_AUTH]);
+    expect(Math.round(days(cert))).toBe(90);
+    expect(fs.readFileSync(key, 'utf8')).not.toBe(before.key);
+    expect(readKey(key).asymmetricKeyDetails?.modulusLength).toBe(3072);
+    expect(keyMatchesCertificate(readKey(key), cert)).toBe(true);
+    expect(mode(key)).toBe(0o600);
+    // The chain is as `pki leaf` writes it: leaf, then the intermediate.
+    expect(readChain(crt).map((c) => c.subject)).toEqual(['CN=rancher.example.com', 'CN=Acme Intermediate CA']);
+    expect(fs.readdirSync(out).sort()).toEqual(['tls.crt', 'tls.key']);
+
+    // The next night: 90 days left, not due.
+    expect((await ok('renew', '--ca-dir', intermediate, '--out', out, '--renew-before', '30d')).stdout).toMatch(/^not due: /);
+  });
+
+  test('a client certificate keeps O, clientAuth and its lifetime; --force renews one that is not due', async () => {
+    const out = path.join(dir, 'renew-client');
+    await ok('leaf', '--ca-dir', root, '--out', out, '--name', 'admin', '--client', '--cn', 'kubernetes-admin', '--org', 'system:masters', '--days', '200');
+    const crt = path.join(out, 'admin.crt');
+    const old = fingerprint(crt);
+    expect((await ok('renew', '--ca-dir', root, '--out', out, '--name', 'admin')).stdout).toMatch(/^not due: /);
+    expect(fingerprint(crt)).toBe(old);
+    expect((await ok('renew', '--ca-dir', root, '--out', out, '--name', 'admin', '--force')).stdout).toMatch(/because of --force/);
+    const cert = leaf(crt);
+    expect(cert.sha256Fingerprint).not.toBe(old);
+    expect(cert.subject).toBe('O=system:masters, CN=kubernetes-admin');
+    expect(cert.x509.keyUsage).toEqual([CLIENT_AUTH]);
+    expect(Math.round(days(cert))).toBe(200);
+  });
+
+  test('a certificate of another CA is due (the CA was replaced): re-issued by the new one', async () => {
+    const out = path.join(dir, 'renew-other-ca');
+    const other = path.join(dir, 'other-ca');
+    await ok('ca', '--out', other, '--cn', 'Other CA');
+    await ok('leaf', '--ca-dir', other, '--out', out, '--cn', 'app.example.com');
+    const r = await ok('renew', '--ca-dir', root, '--out', out);
+    expect(r.stdout).toMatch(/because it was not issued by .*CN=Acme Root CA/);
+    expect(leaf(path.join(out, 'tls.crt')).issuer).toBe('O=Acme, CN=Acme Root CA');
+  });
+
+  test('a missing certificate: exit 3 naming the file and the pki leaf command that makes it', async () => {
+    const r = await pki('renew', '--ca-dir', root, '--out', path.join(dir, 'renew-none'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/renew-none\/tls\.crt does not exist; issue it first with `cert-rotation pki leaf --ca-dir /);
+    expect(fs.existsSync(path.join(dir, 'renew-none'))).toBe(false);
+  });
+});
+
 describe('usage', () => {
   test('pki --help and help pki list the commands; each command has its own --help', async () => {
     for (const argv of [['pki', '--help'], ['pki', '-h'], ['help', 'pki']]) {
       const r = await runCli(...argv);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^Usage: cert-rotation pki <ca \| leaf \| csr> \[options\]/);
+      expect(r.stdout).toMatch(/^Usage: cert-rotation pki <ca \| leaf \| csr \| renew> \[options\]/);
       expect(r.stdout).toMatch(/^ {2}leaf +a server or client certificate/m);
     }
-    for (const command of ['ca', 'leaf', 'csr']) {
+    for (const command of ['ca', 'leaf', 'csr', 'renew']) {
       const r = await runCli('pki', command, '--out', 'ignored', '-h');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^Usage: cert-rotation pki ${command} `));
@@ -348,6 +420,10 @@ describe('usage', () => {
     [['leaf', '--ca-dir', 'c', '--out', 'd', '--cn', 'My Server'], "--cn 'My Server' is not a DNS name; pass the names with --dns or --ip"],
     [['leaf', '--ca-dir', 'c', '--out', 'd', '--cn', 'x', '--name', '../tls'], "--name '../tls' is not a file name"],
     [['csr', '--out', 'd'], 'no --cn given'],
+    [['renew', '--out', 'd'], 'no --ca-dir given'],
+    [['renew', '--ca-dir', 'c'], 'no --out given; pass the directory that holds the certificate to renew'],
+    [['renew', '--ca-dir', 'c', '--out', 'd', '--renew-before', 'soon'], "--renew-before 'soon' is not a duration; write a number and a unit"],
+    [['renew', '--ca-dir', 'c', '--out', 'd', '--cn', 'x'], "Unknown option '--cn'"],
   ])('pki %j: exit 3 and the message names the option', async (argv, message) => {
     const r = await pki(...argv);
     expect(r.code).toBe(3);
