@@ -7,6 +7,7 @@ import { ConfigError } from './lib/config/config-error';
 import { loadConfig } from './lib/config/load-config';
 import { guardLocalState } from './lib/local-state';
 import { addRotationWarning } from './lib/rotation/common';
+import { runEngineVersionChecksOnce } from './stacks/engine-version';
 import { RancherStack } from './stacks/rancher-stack';
 import { addStateBackend } from './stacks/state-backend';
 
@@ -37,6 +38,7 @@ function main(): void {
     throw new ConfigError('CERT_ROTATION_NOW', 'CERT_ROTATION_NOW', `'${process.env.CERT_ROTATION_NOW}' is not a date`, 'use ISO 8601, e.g. 2026-01-31T00:00:00Z');
   }
   const config = loadConfig(process.env.CERT_ROTATION_CONFIG ?? 'cert-rotation.yaml', { now });
+  runEngineVersionChecksOnce();
   const app = new App();
   const stackName = process.env.CERT_ROTATION_STACK ?? 'rancher';
   const stack = new RancherStack(app, stackName, config);

@@ -5,6 +5,7 @@
 #   test-bed start, cold: an empty test-bed cache (Go's module and build caches kept);
 #                         BENCH_FULL_COLD=1 also empties Go's build cache (a full compile, ~15-25 min)
 #   cert-rotation check over 10,000 files and 1,000 secrets (scripts/bench-check.ts)
+#   synth of the Rancher stack with 1/10/100/500 downstream clusters (scripts/bench-synth.ts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tb=scripts/testbed/testbed
@@ -36,3 +37,4 @@ TESTBED_DIR=$work/bed $tb down >/dev/null 2>&1
 TESTBED_DIR=$work/bed $tb up --clusters 1 --nodes 0 >/dev/null 2>&1
 set -a; . "$work/bed/env"; set +a
 npx ts-node --transpile-only scripts/bench-check.ts
+npx ts-node --transpile-only scripts/bench-synth.ts
