@@ -146,7 +146,8 @@ function main(): void {
   }));
   fs.writeFileSync(path.join(DIR, 'cdktf.json'), JSON.stringify({
     language: 'typescript',
-    app: `npx ts-node --transpile-only ${path.join(REPO_ROOT, 'main.ts')}`,
+    // The app as cdktf.json runs it: main.ts compiled (dist/main.js, made by npm ci).
+    app: `node ${path.join(REPO_ROOT, 'bin', 'cdktf-app.js')}`,
     sendCrashReports: 'false',
   }, null, 2));
   process.stdout.write(fs.readFileSync(path.join(DIR, 'cert-rotation.yaml'), 'utf8'));
