@@ -1,7 +1,8 @@
 /**
- * Reads the few fields `check` needs straight from a certificate's DER
- * (RFC 5280 §4.1), so that each certificate costs one OpenSSL decode (the
- * `X509Certificate` constructor) and not a dozen getter calls, a KeyObject and
+ * Reads the fields `check` needs straight from a certificate's DER
+ * (RFC 5280 §4.1), so that an ordinary certificate costs no OpenSSL decode
+ * (names and SANs: ./der-text.ts) and any other one a single decode (the
+ * `X509Certificate` constructor), not a dozen getter calls, a KeyObject and
  * its key details.
  *
  * Every function returns undefined for what it does not understand; callers
@@ -9,7 +10,6 @@
  * values (test/unit/cli/check-der.test.ts compares both on RSA, RSA-PSS,
  * ECDSA, Ed25519 and Ed448 certificates; other key types take Node's getters).
  */
-
 /** One DER TLV: where its content starts and ends. */
 export interface Tlv {
   readonly tag: number;
