@@ -1,7 +1,8 @@
 /**
- * Reads the few fields `check` needs straight from a certificate's DER
- * (RFC 5280 §4.1), so that each certificate costs one OpenSSL decode (the
- * `X509Certificate` constructor) and not a dozen getter calls, a KeyObject and
+ * Reads the fields `check` needs straight from a certificate's DER
+ * (RFC 5280 §4.1), so that an ordinary certificate costs no OpenSSL decode
+ * (names and SANs: ./der-text.ts) and any other one a single decode (the
+ * `X509Certificate` constructor), not a dozen getter calls, a KeyObject and
  * its key details.
  *
  * Every function returns undefined for what it does not understand; callers
@@ -9,16 +10,15 @@
  * values (test/unit/cli/check-der.test.ts compares both on RSA, RSA-PSS,
  * ECDSA, Ed25519 and Ed448 certificates; other key types take Node's getters).
  */
-
 /** One DER TLV: where its content starts and ends. */
-interface Tlv {
+export interface Tlv {
   readonly tag: number;
   readonly start: number;
   readonly contentStart: number;
   readonly end: number;
 }
 
-function tlvAt(der: Buffer, offset: number, limit: number): Tlv | undefined {
+export function tlvAt(der: Buffer, offset: number, limit: number): Tlv | undefined {
   if (offset + 2 > limit) return undefined;
   const tag = der[offset];
   let length = der[offset + 1];
@@ -36,7 +36,7 @@ function tlvAt(der: Buffer, offset: number, limit: number): Tlv | undefined {
 }
 
 /** The children of a constructed TLV. */
-function children(der: Buffer, parent: Tlv): Tlv[] | undefined {
+export function children(der: Buffer, parent: Tlv): Tlv[] | undefined {
   const out: Tlv[] = [];
   let at = parent.contentStart;
   while (at < parent.end) {
@@ -46,6 +46,12 @@ function children(der: Buffer, parent: Tlv): Tlv[] | undefined {
     at = t.end;
   }
   return out;
+}
+
+/** Where a TLV starts and ends in the DER. */
+export interface DerRange {
+  readonly start: number;
+  readonly end: number;
 }
 
 /** The fields of a certificate that `check` reads from its DER. */
@@ -58,6 +64,22 @@ export interface DerFields {
   readonly spki: { readonly start: number; readonly end: number };
   /** The extensions, by OID (dotted), each with its critical flag and the extnValue content range. */
   readonly extensions: ReadonlyMap<string, { readonly start: number; readonly end: number }>;
+  /** The issuer Name TLV, for nameText (./der-text.ts). */
+  readonly issuer: DerRange;
+  /** The subject Name TLV. */
+  readonly subject: DerRange;
+  /**
+   * Whether OpenSSL's decoder (`new X509Certificate`) reads this certificate
+   * for certain, as far as these fields go: the certificate, its algorithm
+   * identifiers, key and signature laid out as RFC 5280 says (nothing more,
+   * nothing less), version 3 (or 1 without extensions), no unique
+   * identifiers, object identifiers and INTEGERs encoded as X.690 requires,
+   * times that are dates, each extension once, critical flags TRUE when
+   * present. The names are checked by nameText. When false, `check` asks
+   * OpenSSL: the fields may still be read, but a malformed certificate must
+   * be found invalid as OpenSSL finds it.
+   */
+  readonly plain: boolean;
 }
 
 /**
@@ -73,7 +95,14 @@ export function readDerFields(der: Buffer): DerFields | undefined {
   const parts = children(der, tbs);
   if (!parts) return undefined;
   let i = 0;
-  if (parts[i]?.tag === 0xa0) i++; // version
+  let version3 = false;
+  let plainVersion = true; // absent: v1
+  if (parts[i]?.tag === 0xa0) {
+    // [0] EXPLICIT INTEGER 2 (v3); v2 and an explicit v1 are left to OpenSSL.
+    const v = parts[i++];
+    version3 = v.end - v.contentStart === 3 && der[v.contentStart] === 0x02 && der[v.contentStart + 1] === 0x01 && der[v.contentStart + 2] === 0x02;
+    plainVersion = version3;
+  }
   const serial = parts[i++];
   const signature = parts[i++];
   const issuer = parts[i++];
@@ -89,21 +118,117 @@ export function readDerFields(der: Buffer): DerFields | undefined {
   const notBefore = readTime(der, times[0]);
   const notAfter = readTime(der, times[1]);
   if (!notBefore || !notAfter) return undefined;
+  let plain =
+    plainVersion &&
+    isMinimalInteger(der, serial) &&
+    isAlgorithmIdentifier(der, signature) &&
+    issuer.tag === 0x30 &&
+    subject.tag === 0x30 &&
+    isDate(der, times[0]) &&
+    isDate(der, times[1]) &&
+    isPlainKey(der, spki) &&
+    isPlainSignature(der, cert, tbs);
   const extensions = new Map<string, { start: number; end: number }>();
   for (; i < parts.length; i++) {
-    if (parts[i].tag !== 0xa3) continue;
+    if (parts[i].tag !== 0xa3) {
+      plain = false; // unique identifiers, or something that is not a certificate field
+      continue;
+    }
     const seq = tlvAt(der, parts[i].contentStart, parts[i].end);
     const list = seq && seq.tag === 0x30 ? children(der, seq) : undefined;
     if (!list) return undefined;
+    if (!version3 || seq!.end !== parts[i].end || i !== parts.length - 1) plain = false;
     for (const ext of list) {
       const fields = children(der, ext);
       if (!fields || fields.length < 2 || fields[0].tag !== 0x06) return undefined;
       const value = fields[fields.length - 1];
       if (value.tag !== 0x04) return undefined;
-      extensions.set(oidText(der, fields[0]), { start: value.contentStart, end: value.end });
+      const oid = oidText(der, fields[0]);
+      if (ext.tag !== 0x30 || fields.length > 3 || (fields.length === 3 && !isTrue(der, fields[1])) || !isOid(der, fields[0]) || extensions.has(oid)) plain = false;
+      extensions.set(oid, { start: value.contentStart, end: value.end });
     }
   }
-  return { serialNumber, notBefore, notAfter, spki: { start: spki.start, end: spki.end }, extensions };
+  return {
+    serialNumber,
+    notBefore,
+    notAfter,
+    spki: { start: spki.start, end: spki.end },
+    extensions,
+    issuer: { start: issuer.start, end: issuer.end },
+    subject: { start: subject.start, end: subject.end },
+    plain,
+  };
+}
+
+/** A BOOLEAN TRUE (X.690 DER: one byte 0xFF). */
+function isTrue(der: Buffer, t: Tlv): boolean {
+  return t.tag === 0x01 && t.end - t.contentStart === 1 && der[t.contentStart] === 0xff;
+}
+
+/** An INTEGER with content, without a redundant leading 0x00 or 0xFF byte (OpenSSL refuses the padding). */
+function isMinimalInteger(der: Buffer, t: Tlv): boolean {
+  const n = t.end - t.contentStart;
+  if (t.tag !== 0x02 || n === 0) return false;
+  if (n === 1) return true;
+  const first = der[t.contentStart];
+  const second = der[t.contentStart + 1];
+  return !(first === 0x00 && !(second & 0x80)) && !(first === 0xff && second & 0x80);
+}
+
+/** An OBJECT IDENTIFIER as OpenSSL reads one: not empty, no subidentifier starting with 0x80, the last one complete. */
+export function isOid(der: Buffer, t: Tlv): boolean {
+  if (t.tag !== 0x06 || t.end === t.contentStart || der[t.end - 1] & 0x80) return false;
+  for (let i = t.contentStart; i < t.end; i++) {
+    if (der[i] === 0x80 && (i === t.contentStart || !(der[i - 1] & 0x80))) return false;
+  }
+  return true;
+}
+
+/**
+ * AlgorithmIdentifier: SEQUENCE { OID, parameters } with parameters absent,
+ * NULL, an OID (a named curve) or a SEQUENCE (RSA-PSS), which OpenSSL keeps
+ * without reading.
+ */
+function isAlgorithmIdentifier(der: Buffer, t: Tlv): boolean {
+  if (t.tag !== 0x30) return false;
+  const parts = children(der, t);
+  if (!parts || parts.length < 1 || parts.length > 2 || !isOid(der, parts[0])) return false;
+  const p = parts[1];
+  return p === undefined || (p.tag === 0x05 && p.end === p.contentStart) || isOid(der, p) || p.tag === 0x30;
+}
+
+/** SubjectPublicKeyInfo: SEQUENCE { AlgorithmIdentifier, BIT STRING without unused bits }. */
+function isPlainKey(der: Buffer, spki: Tlv): boolean {
+  const parts = children(der, spki);
+  return parts !== undefined && parts.length === 2 && isAlgorithmIdentifier(der, parts[0]) && isBitString(der, parts[1]);
+}
+
+function isBitString(der: Buffer, t: Tlv): boolean {
+  return t.tag === 0x03 && t.end > t.contentStart && der[t.contentStart] === 0;
+}
+
+/** Certificate: SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } and nothing else. */
+function isPlainSignature(der: Buffer, cert: Tlv, tbs: Tlv): boolean {
+  const alg = tlvAt(der, tbs.end, cert.end);
+  const sig = alg ? tlvAt(der, alg.end, cert.end) : undefined;
+  return alg !== undefined && sig !== undefined && sig.end === cert.end && isAlgorithmIdentifier(der, alg) && isBitString(der, sig);
+}
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether a time readTime read names a real moment: month 1–12, a day of that month, hour < 24, minute and second < 60. */
+function isDate(der: Buffer, t: Tlv): boolean {
+  const utc = t.tag === 0x17;
+  const at = t.contentStart + (utc ? 2 : 4);
+  const month = digits(der, at, 2);
+  const day = digits(der, at + 2, 2);
+  if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]) return false;
+  if (month === 2 && day === 29) {
+    // UTCTime years are 1950–2049, where every fourth year is a leap year (2000 too).
+    const year = digits(der, t.contentStart, utc ? 2 : 4);
+    if (year % 4 !== 0 || (!utc && year % 100 === 0 && year % 400 !== 0)) return false;
+  }
+  return digits(der, at + 4, 2) < 24 && digits(der, at + 6, 2) < 60 && digits(der, at + 8, 2) < 60;
 }
 
 function serialHex(der: Buffer, t: Tlv): string | undefined {

@@ -17,7 +17,8 @@ import {
 } from '../../pki/certificate';
 import { CertificateInputError } from '../../pki/errors';
 import { splitPem } from '../../pki/pem';
-import { authorityKeyIdOf, isCaOf, keyTypeOf, readDerFields, subjectKeyIdOf } from './der';
+import { authorityKeyIdOf, DerFields, isCaOf, keyTypeOf, readDerFields, subjectKeyIdOf } from './der';
+import { nameText, subjectAltNamesOf } from './der-text';
 import type { CertificateFacts, FoundCertificate, SourceResult } from './model';
 
 const BEGIN_CERTIFICATE = Buffer.from('-----BEGIN CERTIFICATE-----', 'latin1');
@@ -244,17 +245,71 @@ const sha256Hex: (der: Buffer) => string =
     : (der) => crypto.createHash('sha256').update(der).digest('hex');
 
 /**
+ * The facts of one DER certificate: from the DER alone when OpenSSL is not
+ * needed (derFacts), else with one OpenSSL decode (opensslFacts).
+ *
+ * @throws Error when OpenSSL cannot decode the certificate, or its DER is not as RFC 5280 lays it out
+ */
+export function leanFacts(der: Buffer, fingerprint: string = sha256Hex(der)): CertificateFacts {
+  const fields = readDerFields(der);
+  return (fields !== undefined ? derFacts(der, fields, fingerprint) : undefined) ?? opensslFacts(der, fields, fingerprint);
+}
+
+/**
+ * The facts of an ordinary certificate without OpenSSL: names and SANs
+ * written as Node's getters write them (./der-text.ts), the rest as
+ * opensslFacts reads it from the DER.
+ *
+ * @returns undefined when OpenSSL is needed: a certificate OpenSSL might not
+ *   decode (DerFields.plain), a name or SAN that is not written for certain,
+ *   a key type or CA flag the DER reader does not know, or a certificate that
+ *   names itself as issuer (its signature decides whether it is self-signed)
+ */
+export function derFacts(der: Buffer, fields: DerFields, fingerprint: string): CertificateFacts | undefined {
+  if (!fields.plain) return undefined;
+  const subjectText = nameText(der, fields.subject);
+  const issuerText = subjectText !== undefined ? nameText(der, fields.issuer) : undefined;
+  if (issuerText === undefined) return undefined;
+  const subject = formatName(subjectText);
+  const issuer = formatName(issuerText);
+  if (subject.toLowerCase() === issuer.toLowerCase()) return undefined;
+  const san = subjectAltNamesOf(der, fields);
+  const isCA = isCaOf(der, fields);
+  const keyType = keyTypeOf(der, fields);
+  if (san === undefined || isCA === undefined || keyType === undefined) return undefined;
+  const cn = commonName(subjectText);
+  const subjectKeyId = subjectKeyIdOf(der, fields);
+  const authorityKeyId = authorityKeyIdOf(der, fields);
+  return {
+    subject,
+    ...(cn !== undefined ? { subjectCommonName: cn } : {}),
+    issuer,
+    serialNumber: fields.serialNumber,
+    notBefore: fields.notBefore,
+    notAfter: fields.notAfter,
+    sha256Fingerprint: fingerprint,
+    dnsNames: san.dnsNames,
+    ipAddresses: san.ipAddresses,
+    isCA,
+    selfSigned: false,
+    keyType,
+    ...(subjectKeyId !== undefined ? { subjectKeyId } : {}),
+    ...(authorityKeyId !== undefined ? { authorityKeyId } : {}),
+  };
+}
+
+/**
  * The facts of one DER certificate with one OpenSSL decode: names and SANs
  * from Node's getters (formatted as `lib/pki` formats them), the rest from
  * the DER (./der.ts); the key's details only when the DER reader does not
  * know the key type, the signature only for certificates naming themselves
  * as issuer.
  *
+ * @param fields readDerFields(der), when it read them
  * @throws Error when OpenSSL cannot decode the certificate, or its DER is not as RFC 5280 lays it out
  */
-export function leanFacts(der: Buffer, fingerprint: string = sha256Hex(der)): CertificateFacts {
+export function opensslFacts(der: Buffer, fields: DerFields | undefined, fingerprint: string = sha256Hex(der)): CertificateFacts {
   const x509 = new X509Certificate(der);
-  const fields = readDerFields(der);
   if (!fields) {
     throw new Error('unusual DER layout');
   }
