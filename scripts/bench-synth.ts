@@ -44,19 +44,19 @@ function writeConfig(n: number): string {
   return file;
 }
 
-/** Seconds and peak RSS (MB) of one run, from GNU time. */
-function measure(cmd: string[], config: string, outdir: string): { seconds: number; mb: number } {
+/** Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one run, from GNU time. */
+function measure(cmd: string[], config: string, outdir: string): { seconds: number; cpu: number; mb: number } {
   fs.rmSync(outdir, { recursive: true, force: true });
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...cmd], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...cmd], {
     cwd: ROOT, encoding: 'utf8',
     env: { ...process.env, CERT_ROTATION_CONFIG: config, CDKTF_OUTDIR: outdir, CHECKPOINT_DISABLE: '1' },
   });
   const last = r.stderr.trim().split('\n').pop() ?? '';
-  const [s, kb] = last.split(' ').map(Number);
+  const [s, user, sys, kb] = last.split(' ').map(Number);
   if (r.status !== 0 || !fs.existsSync(path.join(outdir, 'stacks', 'rancher', 'cdk.tf.json'))) {
     throw new Error(`${cmd.join(' ')} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
-  return { seconds: s, mb: Math.round(kb / 1024) };
+  return { seconds: s, cpu: user + sys, mb: Math.round(kb / 1024) };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -71,7 +71,7 @@ for (const n of sizes) {
   const cells = shapes.map(([label, cmd]) => {
     const out = label === 'cdktf synth' ? path.join(work, 'cli-out') : path.join(work, 'out');
     const results = Array.from({ length: runs }, () => measure(cmd, config, out));
-    return `${label} ${median(results.map((r) => r.seconds)).toFixed(2)} s ${median(results.map((r) => r.mb))} MB`;
+    return `${label} ${median(results.map((r) => r.seconds)).toFixed(2)} s (CPU ${median(results.map((r) => r.cpu)).toFixed(2)} s) ${median(results.map((r) => r.mb))} MB`;
   });
   console.log(`  ${String(n).padStart(3)} downstream: ${cells.join(' | ')}`);
 }
