@@ -269,7 +269,7 @@ export function derFacts(der: Buffer, fields: DerFields, fingerprint: string): C
   if (!fields.plain) return undefined;
   const subjectText = nameText(der, fields.subject);
   const issuerText = subjectText !== undefined ? nameText(der, fields.issuer) : undefined;
-  if (issuerText === undefined) return undefined;
+  if (subjectText === undefined || issuerText === undefined) return undefined;
   const subject = formatName(subjectText);
   const issuer = formatName(issuerText);
   if (subject.toLowerCase() === issuer.toLowerCase()) return undefined;
@@ -277,22 +277,32 @@ export function derFacts(der: Buffer, fields: DerFields, fingerprint: string): C
   const isCA = isCaOf(der, fields);
   const keyType = keyTypeOf(der, fields);
   if (san === undefined || isCA === undefined || keyType === undefined) return undefined;
-  const cn = commonName(subjectText);
+  return assembleFacts(der, fields, fingerprint, { subjectText, subject, issuer, ...san, isCA, selfSigned: false, keyType });
+}
+
+/** The row's facts from what was read of the names and key, plus the DER's serial, times and key ids. */
+function assembleFacts(
+  der: Buffer,
+  fields: DerFields,
+  fingerprint: string,
+  read: { subjectText: string; subject: string; issuer: string; dnsNames: string[]; ipAddresses: string[]; isCA: boolean; selfSigned: boolean; keyType: string },
+): CertificateFacts {
+  const cn = commonName(read.subjectText);
   const subjectKeyId = subjectKeyIdOf(der, fields);
   const authorityKeyId = authorityKeyIdOf(der, fields);
   return {
-    subject,
+    subject: read.subject,
     ...(cn !== undefined ? { subjectCommonName: cn } : {}),
-    issuer,
+    issuer: read.issuer,
     serialNumber: fields.serialNumber,
     notBefore: fields.notBefore,
     notAfter: fields.notAfter,
     sha256Fingerprint: fingerprint,
-    dnsNames: san.dnsNames,
-    ipAddresses: san.ipAddresses,
-    isCA,
-    selfSigned: false,
-    keyType,
+    dnsNames: read.dnsNames,
+    ipAddresses: read.ipAddresses,
+    isCA: read.isCA,
+    selfSigned: read.selfSigned,
+    keyType: read.keyType,
     ...(subjectKeyId !== undefined ? { subjectKeyId } : {}),
     ...(authorityKeyId !== undefined ? { authorityKeyId } : {}),
   };
@@ -314,30 +324,18 @@ export function opensslFacts(der: Buffer, fields: DerFields | undefined, fingerp
     throw new Error('unusual DER layout');
   }
   const subjectText = x509.subject;
-  const issuerText = x509.issuer;
   const subject = formatName(subjectText);
-  const issuer = formatName(issuerText);
-  const cn = commonName(subjectText);
-  const { dnsNames, ipAddresses } = parseSubjectAltName(x509.subjectAltName);
-  const subjectKeyId = subjectKeyIdOf(der, fields);
-  const authorityKeyId = authorityKeyIdOf(der, fields);
-  return {
+  const issuer = formatName(x509.issuer);
+  return assembleFacts(der, fields, fingerprint, {
+    subjectText,
     subject,
-    ...(cn !== undefined ? { subjectCommonName: cn } : {}),
     issuer,
-    serialNumber: fields.serialNumber,
-    notBefore: fields.notBefore,
-    notAfter: fields.notAfter,
-    sha256Fingerprint: fingerprint,
-    dnsNames,
-    ipAddresses,
+    ...parseSubjectAltName(x509.subjectAltName),
     isCA: isCaOf(der, fields) ?? x509.ca,
     // X509_check_issued compares names case-insensitively; only then is the signature worth checking.
     selfSigned: subject.toLowerCase() === issuer.toLowerCase() ? isSelfSigned(x509) : false,
     keyType: keyTypeOf(der, fields) ?? describeKeyType(x509.publicKey),
-    ...(subjectKeyId !== undefined ? { subjectKeyId } : {}),
-    ...(authorityKeyId !== undefined ? { authorityKeyId } : {}),
-  };
+  });
 }
 
 /** The facts of a parsed certificate; drops the X509Certificate object, DER and PEM. */
