@@ -34,6 +34,9 @@ tofu_bed=$PWD/.testbed-opentofu
 trap 'scripts/testbed/testbed down >/dev/null 2>&1 || true; TESTBED_DIR=$tofu_bed scripts/testbed/testbed down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
 scripts/testbed/testbed up --clusters 4 --nodes 5 --profile rancher-local,rke1,rke2,rancher-2.12 --postgres
 
+step "lint the pipeline kit's GitHub workflow (actionlint, built by the test bed; the GitLab file is checked by the unit tests)"
+(eval "$(scripts/testbed/testbed env)" && "$TESTBED_ACTIONLINT" -no-color examples/pipelines/github/cert-rotation.yml) || { summary; exit 1; }
+
 step "integration tests (real Terraform against the local API servers)"
 status=0
 npx jest --selectProjects integration --ci --runInBand --json --outputFile="$results/integration.json" || status=$?
