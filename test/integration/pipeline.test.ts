@@ -8,6 +8,7 @@ import { addDays, makePrivateCa, RancherFiles, writeRancherFiles } from '../supp
 import { ensureNamespace, resetRancherInstall } from './support/rancher-bed';
 import { RancherScenario } from './support/rancher-scenario';
 import { expectNoKey } from './support/terraform';
+import { secretData } from '../../scripts/testbed/rancher-model/client';
 import { kubeGet, REPO_ROOT, run, RunResult, testbedProcessEnv } from '../../scripts/testbed/client';
 
 // GIVEN a user's clone of cert-rotation (this repository's files, no
@@ -141,7 +142,9 @@ describe('the pipeline kit, run job by job on the test bed', () => {
     expect(explain).toContain(new X509Certificate(files.chainPem).fingerprint256.replace(/:/g, '').toLowerCase());
     // The kubeconfig the job wrote from the secret store is readable by the runner's user only.
     expect(fs.statSync(path.join(repo, '.secrets/kubeconfig')).mode & 0o077).toBe(0);
-    expect(stateSecret()).toBeUndefined();
+    // terraform init writes an empty state to the backend; nothing is applied and Rancher's Secret is untouched.
+    expect(JSON.parse(storedState()).resources).toEqual([]);
+    expect(secretData(sc.server, 'cattle-system', 'tls-rancher-ingress')['tls.crt']).not.toBe(files.chainPem);
     for (const key of sc.keysSeen) {
       expectNoKey(explain + fs.readFileSync(path.join(stackDir, 'plan.json'), 'utf8'), key, 'plan.json or explain.md');
       expectNoKey(logs.join('\n'), key, 'the review job\'s log');
