@@ -34,6 +34,29 @@ tofu_bed=$PWD/.testbed-opentofu
 trap 'scripts/testbed/testbed down >/dev/null 2>&1 || true; TESTBED_DIR=$tofu_bed scripts/testbed/testbed down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
 scripts/testbed/testbed up --clusters 4 --nodes 5 --profile rancher-local,rke1,rke2,rancher-2.12 --postgres
 
+step "lint the pipeline kit's GitHub workflow (actionlint with shellcheck; the GitLab file is checked by the unit tests)"
+# actionlint runs shellcheck on every run: block when shellcheck is on PATH: Debian's package, installed when missing
+# (as the test bed installs sshd).
+if ! command -v shellcheck >/dev/null 2>&1; then
+  command -v apt-get >/dev/null 2>&1 || { echo "shellcheck is missing and apt-get is not available; install shellcheck" >&2; summary; exit 1; }
+  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck) >/dev/null
+fi
+(eval "$(scripts/testbed/testbed env)" && "$TESTBED_ACTIONLINT" -no-color -shellcheck "$(command -v shellcheck)" examples/pipelines/github/cert-rotation.yml) || { summary; exit 1; }
+# The GitLab jobs' scripts (default before_script, then script) through shellcheck, one file per job, under the
+# set -eo pipefail GitLab's bash runs them with.
+gitlab_scripts=$results/gitlab-scripts
+mkdir -p "$gitlab_scripts"
+node -e '
+  const fs = require("fs"); const { parse } = require("yaml");
+  const ci = parse(fs.readFileSync(process.argv[1], "utf8"));
+  for (const [name, job] of Object.entries(ci)) {
+    if (!job || !job.script) continue;
+    const lines = [...((ci.default && ci.default.before_script) || []), ...job.script];
+    fs.writeFileSync(`${process.argv[2]}/${name}.sh`, `#!/usr/bin/env bash\nset -eo pipefail\n${lines.join("\n")}\n`);
+  }
+' examples/pipelines/gitlab/.gitlab-ci.yml "$gitlab_scripts"
+shellcheck "$gitlab_scripts"/*.sh || { summary; exit 1; }
+
 step "integration tests (real Terraform against the local API servers)"
 status=0
 npx jest --selectProjects integration --ci --runInBand --json --outputFile="$results/integration.json" || status=$?

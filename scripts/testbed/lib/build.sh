@@ -87,6 +87,14 @@ build_helm() {
   [ -x "$HELM_BIN" ] || go_install_to "helm $HELM_VERSION" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "$dir"
 }
 
+# build_actionlint: the GitHub Actions workflow linter, for the pipeline kit
+# (examples/pipelines/github); scripts/test.sh lints the workflow with it.
+build_actionlint() {
+  local dir="$CACHE_DIR/bin/actionlint-$ACTIONLINT_VERSION"
+  ACTIONLINT_BIN="$dir/actionlint"
+  [ -x "$ACTIONLINT_BIN" ] || go_install_to "actionlint $ACTIONLINT_VERSION" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" "$dir"
+}
+
 # build_providers: builds each provider of versions.env and lays them out as a
 # filesystem mirror under both registry hosts (Terraform's and OpenTofu's).
 build_providers() {
@@ -171,6 +179,7 @@ build_all() {
   build_kube
   build_kwok
   build_helm
+  build_actionlint
   build_providers
   log "engine: $ENGINE_DESC ($ENGINE_BIN); binaries ready in $(($(date +%s) - t))s"
 }
