@@ -18,11 +18,6 @@ ensure_postgres() {
   pg_bin_dir >/dev/null || die "postgresql installed but no /usr/lib/postgresql/*/bin/initdb (see $CACHE_DIR/logs/apt-postgresql.log)"
 }
 
-# as_pg CMD...: CMD as the postgres user when we are root (the server refuses to run as root).
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi
-}
-
 # start_postgres: initdb, start, create the database; writes $TESTBED_DIR/postgres/conn_str.
 start_postgres() {
   ensure_postgres
@@ -30,11 +25,14 @@ start_postgres() {
   bin=$(pg_bin_dir)
   port=$(free_port)
   mkdir -p "$d"
-  [ "$(id -u)" != 0 ] || chown postgres: "$d"
-  as_pg "$bin/initdb" -D "$d/data" -U postgres -A trust --no-sync >"$TESTBED_DIR/logs/postgres-initdb.log" 2>&1 \
-    || die "initdb failed (see $TESTBED_DIR/logs/postgres-initdb.log)"
+  # As the postgres user when we are root (the server refuses to run as root).
   local -a as=()
-  [ "$(id -u)" != 0 ] || as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres: "$d"
+    as=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$d/data" -U postgres -A trust --no-sync >"$TESTBED_DIR/logs/postgres-initdb.log" 2>&1 \
+    || die "initdb failed (see $TESTBED_DIR/logs/postgres-initdb.log)"
   # fsync off: the test bed keeps nothing worth a crash-safe write.
   start_daemon postgres "$TESTBED_DIR/logs/postgres.log" \
     "${as[@]}" "$bin/postgres" -D "$d/data" -p "$port" -k "$d" -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off
