@@ -202,6 +202,10 @@ ensure_sshd() {
 # start_node_sshd ID NODE SETENV: one sshd on a free loopback port for stand-in
 # node NODE (its files in $TESTBED_DIR/ssh named after ID: host-ID, sshd-ID.conf,
 # port-ID), key login only, SETENV as its sessions' environment.
+# SHLVL=1: bash then does not read ~/.bashrc for an SSH command (it does when
+# SHLVL is unset), so a stand-in node runs commands with its SetEnv PATH and
+# none of this machine's login set-up (which took 10 s per session on a
+# machine whose root .bashrc ran pyenv init).
 start_node_sshd() {
   local id=$1 node=$2 setenv=$3 d="$TESTBED_DIR/ssh" port
   port=$(free_port)
@@ -217,7 +221,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-SetEnv $setenv
+SetEnv SHLVL=1 $setenv
 EOF
   start_daemon "sshd-$id" "$TESTBED_DIR/logs/sshd-$id.log" /usr/sbin/sshd -D -e -f "$d/sshd-$id.conf"
   echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$d/host-$id.pub")" >>"$d/known_hosts"

@@ -118,7 +118,32 @@ EOF
 # Test-bed stand-in: the kubeadm node runs no kubelet (kwok stands in for it); records the call.
 printf '%s\t%s\t%s\n' "\${TESTBED_NODE:-unknown}" systemctl "\$*" >>"$TESTBED_DIR/node-calls.log"
 EOF
-  chmod +x "$dir/crictl" "$dir/systemctl"
+  # The node's kubeadm: the real binary, seeing the node's files where a node
+  # keeps them. kubeadm reads and writes the kubeconfig files in /etc/kubernetes
+  # only (cmd/kubeadm/app/constants: KubernetesDir; `kubeadm certs renew` has
+  # no flag for it), so it runs in a private mount namespace with
+  # <root>/etc/kubernetes bound onto /etc/kubernetes. When the machine has no
+  # /etc/kubernetes to bind onto, /etc is first covered by an overlay whose
+  # upper layer is a fresh directory of the test bed: the machine's own /etc
+  # is never written.
+  cat >"$dir/kubeadm" <<EOF
+#!/bin/sh
+ov=\$(mktemp -d "$(kubeadm_dir)/etc-overlay.XXXXXX")
+mkdir "\$ov/upper" "\$ov/work"
+unshare --mount --propagation private sh -c '
+set -e
+if [ ! -d /etc/kubernetes ]; then
+  mount -t overlay overlay -o "lowerdir=/etc,upperdir=\$1/upper,workdir=\$1/work" /etc
+  mkdir /etc/kubernetes
+fi
+mount --bind "\$TESTBED_NODE_ROOT/etc/kubernetes" /etc/kubernetes
+shift
+exec "\$0" "\$@"' "$KUBE_DIR/kubeadm" "\$ov" "\$@"
+rc=\$?
+rm -rf "\$ov"
+exit \$rc
+EOF
+  chmod +x "$dir/crictl" "$dir/systemctl" "$dir/kubeadm"
 }
 
 # start_kubeadm_sshd: the kubeadm node's own sshd (the test bed's SSH key,
@@ -193,8 +218,8 @@ start_kubeadm_cluster() {
     [ "$(date +%s)" -lt "$deadline" ] || die "the kubeadm cluster's API server is not ready after 90s; log: $TESTBED_DIR/logs/kubeadm-kube-apiserver.log"
     sleep 0.25
   done
-  run_step "kubeadm init phase upload-config, bootstrap-token, addon all" "$TESTBED_DIR/logs/kubeadm-addons.log" \
-    bash -c "'$KUBEADM_BIN' init phase upload-config kubeadm --config '$d/kubeadm.yaml' --kubeconfig '$d/kubeconfig' &&
+  run_step "kubeadm init phase upload-config all, bootstrap-token, addon all" "$TESTBED_DIR/logs/kubeadm-addons.log" \
+    bash -c "'$KUBEADM_BIN' init phase upload-config all --config '$d/kubeadm.yaml' --kubeconfig '$d/kubeconfig' &&
       '$KUBEADM_BIN' init phase bootstrap-token --config '$d/kubeadm.yaml' --kubeconfig '$d/kubeconfig' &&
       '$KUBEADM_BIN' init phase addon all --config '$d/kubeadm.yaml' --kubeconfig '$d/kubeconfig'"
   start_kubeadm_kwok "$fake_nodes"
