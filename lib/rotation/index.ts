@@ -19,3 +19,4 @@ export * from './rke2-certificate-rotation';
 export * from './rke-certificate-rotation';
 export * from './rancher-container-certificate-rotation';
 export * from './kubeadm-ca-rotation';
+export * from './kubeadm-certificate-renewal';

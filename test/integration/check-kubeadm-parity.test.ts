@@ -21,54 +21,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { run } from '../../lib/cli/main';
 import { loadTestbedEnv } from '../../scripts/testbed/client';
-
-interface Row {
-  name: string;
-  source: string;
-  notAfter: string;
-  isCA: boolean;
-  status: string;
-  signedBy: { name: string; source: string } | null;
-}
-
-interface KubeadmRow {
-  name: string;
-  /** `2027-12-02T03:44` (UTC, to the minute, as kubeadm prints it). */
-  expires: string;
-  authority?: string;
-}
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** `Dec 02, 2027 03:44 UTC` → `2027-12-02T03:44`. */
-function kubeadmTime(text: string): string {
-  const m = /^([A-Z][a-z]{2}) (\d{2}), (\d{4}) (\d{2}):(\d{2}) UTC$/.exec(text);
-  if (!m) throw new Error(`kubeadm printed an expiry this test cannot read: ${JSON.stringify(text)}`);
-  return `${m[3]}-${String(MONTHS.indexOf(m[1]) + 1).padStart(2, '0')}-${m[2]}T${m[4]}:${m[5]}`;
-}
-
-/** The two tables of `kubeadm certs check-expiration`: certificates, then certificate authorities. */
-function parseKubeadm(stdout: string): { certificates: KubeadmRow[]; authorities: KubeadmRow[] } {
-  const tables = stdout.trim().split(/\n\s*\n/).map((t) => t.split('\n').filter((l) => l.trim() !== ''));
-  const certTable = tables.find((t) => t[0].startsWith('CERTIFICATE ') && t[0].includes('CERTIFICATE AUTHORITY'));
-  const caTable = tables.find((t) => t[0].startsWith('CERTIFICATE AUTHORITY'));
-  if (!certTable || !caTable) throw new Error(`kubeadm certs check-expiration printed no tables:\n${stdout}`);
-  const certificates = certTable.slice(1).map((line) => {
-    const [name, expires, , authority] = line.trim().split(/ {2,}/);
-    if (name.startsWith('!MISSING!')) throw new Error(`kubeadm did not find ${name}:\n${stdout}`);
-    return { name, expires: kubeadmTime(expires), authority };
-  });
-  const authorities = caTable.slice(1).map((line) => {
-    const [name, expires] = line.trim().split(/ {2,}/);
-    return { name, expires: kubeadmTime(expires) };
-  });
-  return { certificates, authorities };
-}
-
-/** kubeadm's name of a PKI certificate → the file under pki/ (`etcd-server` → `etcd/server.crt`). */
-function pkiFile(name: string): string {
-  return name.startsWith('etcd-') ? `etcd/${name.slice('etcd-'.length)}.crt` : `${name}.crt`;
-}
+import { CheckRow as Row, parseKubeadm, pkiFile } from './support/kubeadm-expiration';
 
 let work: string;
 let tree: string;

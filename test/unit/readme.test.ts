@@ -20,7 +20,7 @@ describe('README examples', () => {
     const body = program.split('\n').filter((l) => !l.startsWith('import ')).join('\n');
     const source = [
       ...imports,
-      'import { RancherIngressCertificate, RancherCaSecret, RancherHelmValues, CacertsGate, AgentCaChecksum, RolloutRestart, Rke2CertificateRotation, RkeCertificateRotation, RancherContainerCertificateRotation, RancherClusterCertificateRotation, KubeadmCaRotation, rancherAgents, StepTarget } from "./lib";',
+      'import { RancherIngressCertificate, RancherCaSecret, RancherHelmValues, CacertsGate, AgentCaChecksum, RolloutRestart, Rke2CertificateRotation, RkeCertificateRotation, RancherContainerCertificateRotation, RancherClusterCertificateRotation, KubeadmCaRotation, KubeadmCertificateRenewal, rancherAgents, StepTarget } from "./lib";',
       body,
       'declare const server: StepTarget;',
       'declare const prodEu: StepTarget;',

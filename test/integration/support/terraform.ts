@@ -117,9 +117,9 @@ export class Workspace {
     return r;
   }
 
-  /** `terraform plan` + `terraform show -json`, in the stack's directory. */
-  plan(stack: string): Plan {
-    const env = testbedProcessEnv();
+  /** `terraform plan` + `terraform show -json`, in the stack's directory; `extraEnv` adds to the test bed's environment (e.g. `TF_VAR_…`). */
+  plan(stack: string, extraEnv: NodeJS.ProcessEnv = {}): Plan {
+    const env = { ...testbedProcessEnv(), ...extraEnv };
     const engine = env.TERRAFORM_BINARY_NAME ?? 'terraform';
     const cwd = this.stackDir(stack);
     if (!fs.existsSync(path.join(cwd, '.terraform'))) {

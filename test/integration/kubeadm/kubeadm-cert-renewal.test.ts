@@ -1,0 +1,203 @@
+import { createHash, X509Certificate } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tls from 'tls';
+import { TerraformStack } from 'cdktf';
+import { run as cli } from '../../../lib/cli/main';
+import { KubeadmCertificateRenewal, KubeadmCertificateRenewalProps } from '../../../lib/rotation';
+import { loadTestbedEnv, run, testbedProcessEnv } from '../../../scripts/testbed/client';
+import { agreed, CheckRow, parity, parseKubeadm } from '../support/kubeadm-expiration';
+import { Workspace } from '../support/terraform';
+
+// `kubeadm certs renew` on the test bed's kubeadm node
+// (https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/#manual-certificate-renewal)
+// with real Terraform: the real kubeadm renews the files over SSH, the real
+// control plane restarts through its static Pod manifests, and `kubeadm certs
+// check-expiration` (the real binary, on the node) and `cert-rotation check
+// --preset kubeadm` agree on every certificate before and after.
+jest.setTimeout(15 * 60 * 1000);
+
+const env = loadTestbedEnv();
+if (!env.TESTBED_KUBEADM_NODE_ROOT) {
+  throw new Error('the test bed has no kubeadm cluster: start it with scripts/testbed/testbed up --kubeadm');
+}
+const root = env.TESTBED_KUBEADM_NODE_ROOT;
+const certDir = path.join(root, 'etc/kubernetes/pki');
+const kubernetesDir = path.join(root, 'etc/kubernetes');
+const sshDir = path.dirname(env.TESTBED_KUBEADM_SSH_KEY);
+
+/** What `kubeadm certs renew all` renews on this node (external etcd: no etcd certificates). */
+const FILES = {
+  'admin.conf': path.join(kubernetesDir, 'admin.conf'),
+  'super-admin.conf': path.join(kubernetesDir, 'super-admin.conf'),
+  'controller-manager.conf': path.join(kubernetesDir, 'controller-manager.conf'),
+  'scheduler.conf': path.join(kubernetesDir, 'scheduler.conf'),
+  apiserver: path.join(certDir, 'apiserver.crt'),
+  'apiserver-kubelet-client': path.join(certDir, 'apiserver-kubelet-client.crt'),
+  'front-proxy-client': path.join(certDir, 'front-proxy-client.crt'),
+};
+type Name = keyof typeof FILES;
+
+/** A command on the kubeadm node over SSH, as an operator would run it. */
+function onNode(command: string): string {
+  return run('ssh', [
+    '-q', '-i', env.TESTBED_KUBEADM_SSH_KEY, '-o', `UserKnownHostsFile=${path.join(sshDir, 'known_hosts')}`, '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes', '-p', env.TESTBED_KUBEADM_SSH_PORT, 'root@127.0.0.1', command,
+  ]).stdout;
+}
+
+/** The certificate in a PEM file or in a kubeconfig's client-certificate-data. */
+function certificateOf(file: string): X509Certificate {
+  const text = fs.readFileSync(file, 'utf8');
+  const data = /^\s*client-certificate-data:\s*(\S+)/m.exec(text);
+  return new X509Certificate(data ? Buffer.from(data[1], 'base64') : text);
+}
+
+function snapshot(): Record<Name, { sha256: string; notAfter: number; serial: string }> {
+  return Object.fromEntries(Object.entries(FILES).map(([name, file]) => {
+    const cert = certificateOf(file);
+    return [name, { sha256: createHash('sha256').update(fs.readFileSync(file)).digest('hex'), notAfter: Date.parse(cert.validTo), serial: cert.serialNumber }];
+  })) as Record<Name, { sha256: string; notAfter: number; serial: string }>;
+}
+
+/** The running container of each static Pod (the kubelet stand-in's record, what `crictl ps` lists). */
+function containers(): Record<string, string> {
+  const dir = path.join(root, 'run/testbed-static-pods');
+  return Object.fromEntries(fs.readdirSync(dir).map((n) => [n, fs.readFileSync(path.join(dir, n), 'utf8').split(' ')[0]]));
+}
+
+function served(): Promise<X509Certificate> {
+  const u = new URL(env.TESTBED_KUBEADM_APISERVER);
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false, servername: 'localhost' }, () => {
+      const raw = s.getPeerCertificate().raw;
+      s.end();
+      resolve(new X509Certificate(raw));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function agreeWithKubeadm(): Promise<ReturnType<typeof parseKubeadm>> {
+  const kube = parseKubeadm(onNode(`kubeadm certs check-expiration --config ${env.TESTBED_KUBEADM_CONFIG}`));
+  let stdout = '';
+  const code = await cli(['check', '--preset', 'kubeadm', '--root', root, '--output', 'json'], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true } });
+  const report = JSON.parse(stdout) as { certificates: CheckRow[]; errors: unknown[]; invalid: unknown[] };
+  expect(report.errors).toEqual([]);
+  expect(report.invalid).toEqual([]);
+  expect(code).toBe(0);
+  expect(kube.certificates.map((c) => c.name).sort()).toEqual(Object.keys(FILES).sort());
+  const lines = parity(kube, report.certificates, certDir, kubernetesDir);
+  expect(lines).toEqual(agreed(lines));
+  return kube;
+}
+
+/** First day of the month `months` months from year 0 (`2027*12 + 6` → 2027-07-01). */
+function monthStart(months: number): string {
+  return `${Math.floor(months / 12)}-${String((months % 12) + 1).padStart(2, '0')}-01T00:00:00Z`;
+}
+
+describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
+  const ws = new Workspace('kubeadm-renew');
+  const stack = 'kubeadm-renew';
+  let kubeadmBefore: ReturnType<typeof parseKubeadm>;
+
+  afterAll(() => ws.remove());
+
+  function synth(props: Partial<KubeadmCertificateRenewalProps>): KubeadmCertificateRenewal {
+    let renewal: KubeadmCertificateRenewal | undefined;
+    ws.synth((app) => {
+      const s = new TerraformStack(app, stack);
+      renewal = new KubeadmCertificateRenewal(s, 'renew', {
+        generation: 1,
+        renewBefore: '30d',
+        certDir,
+        kubernetesDir,
+        waitSeconds: 120,
+        nodes: [{
+          name: env.TESTBED_KUBEADM_NODE,
+          host: '127.0.0.1',
+          port: Number(env.TESTBED_KUBEADM_SSH_PORT),
+          privateKeyPath: env.TESTBED_KUBEADM_SSH_KEY,
+          hostKey: fs.readFileSync(env.TESTBED_KUBEADM_SSH_HOST_KEY, 'utf8').split(' ').slice(0, 2).join(' '),
+        }],
+        ...props,
+      });
+    });
+    return renewal!;
+  }
+
+  function expectNoKeyAnywhere(): void {
+    for (const [what, text] of [['cdktf.out', ws.synthesizedText()], ['the state', fs.readFileSync(ws.statePath(stack), 'utf8')], ['the deploy logs', ws.logs.join('\n')]]) {
+      expect({ what, key: /PRIVATE KEY|client-key-data/.test(text) }).toEqual({ what, key: false });
+    }
+  }
+
+  test('before renewal, kubeadm certs check-expiration and check --preset kubeadm agree on every certificate', async () => {
+    kubeadmBefore = await agreeWithKubeadm();
+  });
+
+  test('generation 1 renews every certificate, restarts the control plane, and the API server serves the new apiserver.crt', async () => {
+    const before = snapshot();
+    const caBefore = fs.readFileSync(path.join(certDir, 'ca.crt'), 'utf8');
+    const running = containers();
+    synth({});
+    const r = ws.deploy(stack);
+    expect(r.stdout).toContain('restarted kube-apiserver');
+    const after = snapshot();
+    for (const name of Object.keys(FILES) as Name[]) {
+      expect({ name, sameFile: after[name].sha256 === before[name].sha256, sameSerial: after[name].serial === before[name].serial, later: after[name].notAfter > before[name].notAfter })
+        .toEqual({ name, sameFile: false, sameSerial: false, later: true });
+    }
+    // Renewed, not re-keyed under another CA: the cluster CA is untouched.
+    expect(fs.readFileSync(path.join(certDir, 'ca.crt'), 'utf8')).toBe(caBefore);
+    const now = containers();
+    for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+      expect({ pod, restarted: now[pod] !== undefined && now[pod] !== running[pod] }).toEqual({ pod, restarted: true });
+    }
+    expect((await served()).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
+    expect(ws.plan(stack).changes).toEqual([]);
+    expectNoKeyAnywhere();
+  });
+
+  test('after renewal they agree again, at the new expiry', async () => {
+    const kube = await agreeWithKubeadm();
+    const expiry = (k: ReturnType<typeof parseKubeadm>, n: string) => k.certificates.find((c) => c.name === n)!.expires;
+    // kubeadm prints minutes: the bed was started minutes before, so each expiry moved.
+    for (const name of Object.keys(FILES)) expect({ name, later: expiry(kube, name) > expiry(kubeadmBefore, name) }).toEqual({ name, later: true });
+  });
+
+  test('renewBefore: a plan later in the same renewal period plans nothing; a plan in the next period renews again', () => {
+    const renewal = synth({});
+    const months = renewal.periodMonths!;
+    expect(months).toBe(10); // 365d - 30d = 335 days: 10 whole months of 31 days
+    const d = new Date();
+    const start = Math.floor((d.getUTCFullYear() * 12 + d.getUTCMonth()) / months) * months;
+    const lastMonth = monthStart(start + months - 1).replace('-01T', '-28T');
+    expect(ws.plan(stack, { TF_VAR_cert_rotation_now: lastMonth }).changes).toEqual([]);
+    const next = ws.plan(stack, { TF_VAR_cert_rotation_now: monthStart(start + months) });
+    expect(next.changes.map((c) => [c.address, c.actions])).toEqual([[expect.stringContaining('terraform_data.'), ['delete', 'create']]]);
+    expect(next.changes[0].after.triggers_replace.renewalPeriod).toBe(monthStart(start + months).slice(0, 7));
+    // And a what-if time that is not a time is refused by the variable's validation.
+    const tfEnv: NodeJS.ProcessEnv = { ...testbedProcessEnv(), TF_VAR_cert_rotation_now: 'next tuesday' };
+    const bad = run(tfEnv.TERRAFORM_BINARY_NAME ?? 'terraform', ['plan', '-input=false', '-no-color'], { cwd: ws.stackDir(stack), env: tfEnv, ok: [1] });
+    expect(bad.stderr).toContain('cert_rotation_now must be empty or an RFC 3339 time');
+  });
+
+  test('generation 2 with certificates [apiserver] renews apiserver.crt alone and restarts the API server alone', async () => {
+    const before = snapshot();
+    const running = containers();
+    const renewal = synth({ generation: 2, certificates: ['apiserver'] });
+    expect(renewal.plan[0].commands[0]).toBe(`kubeadm certs renew apiserver --cert-dir ${certDir}`);
+    const r = ws.deploy(stack);
+    const after = snapshot();
+    const changed = (Object.keys(FILES) as Name[]).filter((n) => after[n].sha256 !== before[n].sha256);
+    expect(changed).toEqual(['apiserver']);
+    // The step restarts the API server alone (the controller manager may restart by itself when it loses
+    // its leader lease while the API server is down, as the real one does).
+    expect(r.stdout.match(/restarted [a-z-]+/g)).toEqual(['restarted kube-apiserver']);
+    expect(containers()['kube-apiserver']).not.toBe(running['kube-apiserver']);
+    expect((await served()).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
+    expect(ws.plan(stack).changes).toEqual([]);
+  });
+});
