@@ -18,7 +18,8 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      // The kubeadm CA phases need their own test bed (testbed up --kubeadm) and rotate its CA: npm run test:kubeadm.
+      // The kubeadm tests need the bed's kubeadm cluster (testbed up --kubeadm) and change its CA: their own project,
+      // run after this one by scripts/test.sh, or alone on a fresh bed by npm run test:kubeadm.
       // The pipeline kit's jobs run npm ci in a clone each (about 17 min): npm run test:pipeline.
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/kubeadm/', '<rootDir>/test/integration/pipeline.test.ts'],
     },

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The kubeadm CA rotation phases (KubeadmCaRotation) end to end: a fresh test
-# bed laid out by the real kubeadm (testbed up --kubeadm) whose CA the test
-# rotates through trust-both, switch and drop-old. Not part of `npm test` yet:
-# it takes about 35 minutes on a 2-core machine (one SSH session per uploaded
-# file) and needs a fresh bed per run.
+# The kubeadm tests alone (they run in `npm test` too, after the other
+# integration tests): KubeadmCertificateRenewal and the KubeadmCaRotation phases
+# on a fresh test bed whose kubeadm control plane the real kubeadm laid out
+# (testbed up --kubeadm). About 6 minutes; a fresh bed each run, because the CA
+# rotation leaves the cluster on its new CA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TESTBED_DIR=$PWD/.testbed-kubeadm

@@ -23,16 +23,16 @@ summary() {
       p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites;
     }
     console.log(`\ntests: ${p} passed, ${f} failed`);
-  ' "$results/unit.json" "$results/integration.json" "$results/opentofu.json"
+  ' "$results/unit.json" "$results/integration.json" "$results/kubeadm.json" "$results/opentofu.json"
 }
 
 step "unit tests"
 npx jest --selectProjects unit --ci --json --outputFile="$results/unit.json" || { summary; exit 1; }
 
-step "test bed up (4 clusters: Rancher server, RKE1 and RKE2 downstream of 2.8, RKE2 downstream of 2.12; 5 stand-in nodes: 3 RKE2 servers, 2 agents; PostgreSQL for the pg state backend)"
+step "test bed up (4 clusters: Rancher server, RKE1 and RKE2 downstream of 2.8, RKE2 downstream of 2.12; 5 stand-in nodes: 3 RKE2 servers, 2 agents; a kubeadm control plane on its own node; PostgreSQL for the pg state backend)"
 tofu_bed=$PWD/.testbed-opentofu
 trap 'scripts/testbed/testbed down >/dev/null 2>&1 || true; TESTBED_DIR=$tofu_bed scripts/testbed/testbed down >/dev/null 2>&1 || true; rm -rf "$results"' EXIT
-scripts/testbed/testbed up --clusters 4 --nodes 5 --profile rancher-local,rke1,rke2,rancher-2.12 --postgres
+scripts/testbed/testbed up --clusters 4 --nodes 5 --profile rancher-local,rke1,rke2,rancher-2.12 --kubeadm --postgres
 
 step "lint the pipeline kit's GitHub workflow (actionlint with shellcheck; the GitLab file is checked by the unit tests)"
 # actionlint runs shellcheck on every run: block when shellcheck is on PATH: Debian's package, installed when missing
@@ -60,6 +60,9 @@ shellcheck "$gitlab_scripts"/*.sh || { summary; exit 1; }
 step "integration tests (real Terraform against the local API servers)"
 status=0
 npx jest --selectProjects integration --ci --runInBand --json --outputFile="$results/integration.json" || status=$?
+
+step "kubeadm: certificate renewal and the CA rotation phases on the bed's kubeadm control plane (last: they change its certificates and CA)"
+npx jest --selectProjects kubeadm --ci --runInBand --json --outputFile="$results/kubeadm.json" || status=$?
 
 step "engine fallback: without terraform on PATH the test bed builds OpenTofu; the first end-to-end test runs on it"
 no_terraform_path=$(printf '%s\n' "$PATH" | tr ':' '\n' | while read -r d; do if [ -n "$d" ] && [ ! -x "$d/terraform" ]; then printf '%s:' "$d"; fi; done)
