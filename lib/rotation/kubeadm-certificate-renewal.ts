@@ -2,6 +2,7 @@ import { ITerraformDependable, TerraformLocal, TerraformStack, TerraformVariable
 import { Construct } from 'constructs';
 import { parseDuration } from '../pki/validity';
 import { RotationPropError, shellQuote } from './common';
+import { STATIC_POD_RESTART, STATIC_POD_UNHOLD } from './kubeadm-node-script';
 import { checkNodeSsh, NodeCommand, NodeSsh, scriptPrelude } from './node-command';
 
 export type { NodeSsh } from './node-command';
@@ -213,9 +214,11 @@ export class KubeadmCertificateRenewal extends Construct {
         'M="$K/manifests" HOLD="$K/cert-rotation-held-manifests" WAIT=' + waitSeconds,
         '# cr_sum FILE: its SHA-256, or "absent".',
         'cr_sum() { if [ -f "$1" ]; then sha256sum "$1" | cut -d" " -f1; else echo absent; fi; }',
+        ...STATIC_POD_UNHOLD,
         ...STATIC_POD_RESTART,
       );
       const files = renewed.map((name) => ({ name, ...KUBEADM_RENEWABLE[name], path: `$${KUBEADM_RENEWABLE[name].dir === 'pki' ? 'D' : 'K'}/${KUBEADM_RENEWABLE[name].file}` }));
+      lines.push('cr_unhold');
       files.forEach((f, j) => lines.push(`cr_before_${j}=$(cr_sum "${f.path}")`));
       state(`nothing changed on ${node.name} yet; ${done}`);
       for (const name of certificates) {
@@ -268,28 +271,6 @@ export class KubeadmCertificateRenewal extends Construct {
     });
   }
 }
-
-/**
- * A static Pod restarted the way kubeadm's documentation does it: its manifest
- * moves out of `$M` until crictl lists no container of it, then back until a
- * new container runs. POSIX shell; needs `cr_fail`, `cr_wait`, `$M`, `$HOLD`, `$WAIT`.
- */
-export const STATIC_POD_RESTART: readonly string[] = [
-  '# cr_restart NAME: the static Pod NAME restarted through its manifest; fails unless a new container runs.',
-  'cr_restart() {',
-  '  [ -f "$M/$1.yaml" ] || cr_fail "restart $1: $M/$1.yaml does not exist; is this a kubeadm control-plane node?"',
-  '  cr_was=$(crictl ps -q --name "$1" 2>/dev/null | sort | tr "\\n" " ")',
-  '  if ! { mkdir -p "$HOLD" && mv "$M/$1.yaml" "$HOLD/$1.yaml"; }; then cr_fail "restart $1: cannot move $M/$1.yaml to $HOLD"; fi',
-  '  CR_STATE="$1.yaml is in $HOLD and $1 is stopping; move it back to $M to start $1 again"',
-  '  cr_wait "$1 stopped" "$WAIT" "[ -z \\"\\$(crictl ps -q --name $1 2>/dev/null)\\" ]"',
-  '  mv "$HOLD/$1.yaml" "$M/$1.yaml" || cr_fail "restart $1: cannot move $1.yaml back to $M"',
-  '  CR_STATE="$1.yaml is back in $M but $1 does not run"',
-  '  cr_wait "$1 running again" "$WAIT" "[ -n \\"\\$(crictl ps -q --name $1 2>/dev/null)\\" ]"',
-  '  cr_now=$(crictl ps -q --name "$1" 2>/dev/null | sort | tr "\\n" " ")',
-  '  [ "$cr_now" != "$cr_was" ] || cr_fail "restart $1: the same container runs as before"',
-  '  echo "cert-rotation: node $CR_NODE: restarted $1"',
-  '}',
-];
 
 /** Months between scheduled renewals, from `renewBefore` and `certificateValidity`. */
 function schedulePeriod(renewBefore: string | undefined, validity: string | undefined): number | undefined {

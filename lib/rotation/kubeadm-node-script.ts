@@ -61,6 +61,9 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
     `BOTH_B64=${q(both)}`,
     `NEW_B64=${q(fresh)}`,
     'log() { echo "cert-rotation kubeadm [$NODE]: $*"; }',
+    'CR_NODE=$NODE',
+    'cr_fail() { log "FAILED: $1"; exit 1; }',
+    ...STATIC_POD_UNHOLD,
     '# put MODE SRC DEST: DEST gets SRC\'s content (replaced in one rename) and MODE.',
     'put() {',
     '  if ! cmp -s "$2" "$3" 2>/dev/null; then cp "$2" "$3.cert-rotation.tmp"; chmod "$1" "$3.cert-rotation.tmp"; mv -f "$3.cert-rotation.tmp" "$3"; log "wrote $3"; fi',
@@ -114,6 +117,7 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
     '  curl -sfk --max-time 3 "https://127.0.0.1:${port:-6443}/readyz" >/dev/null',
     '}',
     '',
+    'cr_unhold',
     `log "phase ${o.phase}: files"`,
   ];
   if (o.phase === 'drop-old') {
@@ -154,3 +158,42 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
   );
   return lines.join('\n') + '\n';
 }
+
+/**
+ * Puts back a static Pod manifest an interrupted run left in `$HOLD` (the apply
+ * killed, the node rebooted), so a new run starts from a whole control plane.
+ * POSIX shell; needs `cr_fail`, `$CR_NODE`, `$M`, `$HOLD`.
+ */
+export const STATIC_POD_UNHOLD: readonly string[] = [
+  '# cr_unhold: a manifest an interrupted run left in $HOLD goes back to $M first.',
+  'cr_unhold() {',
+  '  for cr_pod in etcd kube-apiserver kube-controller-manager kube-scheduler; do',
+  '    if [ -f "$HOLD/$cr_pod.yaml" ] && [ ! -f "$M/$cr_pod.yaml" ]; then',
+  '      mv "$HOLD/$cr_pod.yaml" "$M/$cr_pod.yaml" || cr_fail "move $cr_pod.yaml, left in $HOLD by an interrupted run, back to $M"',
+  '      echo "cert-rotation: node $CR_NODE: $cr_pod.yaml was left in $HOLD by an interrupted run: moved back to $M"',
+  '    fi',
+  '  done',
+  '}',
+];
+
+/**
+ * A static Pod restarted the way kubeadm's documentation does it: its manifest
+ * moves out of `$M` until crictl lists no container of it, then back until a
+ * new container runs. POSIX shell; needs `cr_fail`, `cr_wait`, `$M`, `$HOLD`, `$WAIT`.
+ */
+export const STATIC_POD_RESTART: readonly string[] = [
+  '# cr_restart NAME: the static Pod NAME restarted through its manifest; fails unless a new container runs.',
+  'cr_restart() {',
+  '  [ -f "$M/$1.yaml" ] || cr_fail "restart $1: $M/$1.yaml does not exist; is this a kubeadm control-plane node?"',
+  '  cr_was=$(crictl ps -q --name "$1" 2>/dev/null | sort | tr "\\n" " ")',
+  '  if ! { mkdir -p "$HOLD" && mv "$M/$1.yaml" "$HOLD/$1.yaml"; }; then cr_fail "restart $1: cannot move $M/$1.yaml to $HOLD"; fi',
+  '  CR_STATE="$1.yaml is in $HOLD and $1 is stopping; move it back to $M to start $1 again"',
+  '  cr_wait "$1 stopped" "$WAIT" "[ -z \\"\\$(crictl ps -q --name $1 2>/dev/null)\\" ]"',
+  '  mv "$HOLD/$1.yaml" "$M/$1.yaml" || cr_fail "restart $1: cannot move $1.yaml back to $M"',
+  '  CR_STATE="$1.yaml is back in $M but $1 does not run"',
+  '  cr_wait "$1 running again" "$WAIT" "[ -n \\"\\$(crictl ps -q --name $1 2>/dev/null)\\" ]"',
+  '  cr_now=$(crictl ps -q --name "$1" 2>/dev/null | sort | tr "\\n" " ")',
+  '  [ "$cr_now" != "$cr_was" ] || cr_fail "restart $1: the same container runs as before"',
+  '  echo "cert-rotation: node $CR_NODE: restarted $1"',
+  '}',
+];

@@ -5,7 +5,7 @@ import * as tls from 'tls';
 import { TerraformStack } from 'cdktf';
 import { run as cli } from '../../../lib/cli/main';
 import { KubeadmCertificateRenewal, KubeadmCertificateRenewalProps } from '../../../lib/rotation';
-import { loadTestbedEnv, run, testbedProcessEnv } from '../../../scripts/testbed/client';
+import { loadTestbedEnv, run, testbedProcessEnv, waitFor } from '../../../scripts/testbed/client';
 import { agreed, CheckRow, parity, parseKubeadm } from '../support/kubeadm-expiration';
 import { Workspace } from '../support/terraform';
 
@@ -95,6 +95,23 @@ async function agreeWithKubeadm(): Promise<ReturnType<typeof parseKubeadm>> {
 /** First day of the month `months` months from year 0 (`2027*12 + 6` → 2027-07-01). */
 function monthStart(months: number): string {
   return `${Math.floor(months / 12)}-${String((months % 12) + 1).padStart(2, '0')}-01T00:00:00Z`;
+}
+
+/** SIGKILL every terraform (or tofu) process working in `dir`: a cancelled pipeline or a lost runner. */
+function killEngineIn(dir: string): number {
+  let killed = 0;
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if ((comm === 'terraform' || comm === 'tofu') && fs.readlinkSync(`/proc/${pid}/cwd`) === dir) {
+        process.kill(Number(pid), 'SIGKILL');
+        killed++;
+      }
+    } catch {
+      // gone already
+    }
+  }
+  return killed;
 }
 
 describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
@@ -199,5 +216,27 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     expect(containers()['kube-apiserver']).not.toBe(running['kube-apiserver']);
     expect((await served()).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
     expect(ws.plan(stack).changes).toEqual([]);
+  });
+
+  test('a run killed while the API server is stopped for its restart: the next deploy puts its manifest back, renews and restarts', async () => {
+    const held = path.join(kubernetesDir, 'cert-rotation-held-manifests', 'kube-apiserver.yaml');
+    const manifest = path.join(kubernetesDir, 'manifests', 'kube-apiserver.yaml');
+    synth({ generation: 3, certificates: ['apiserver'] });
+    const deploying = ws.deployAsync(stack);
+    await waitFor('kube-apiserver.yaml moved out of manifests/ by the step', () => fs.existsSync(held) || undefined, 180);
+    // The runner is lost, and the node's script with it (a cancelled pipeline, a rebooted node).
+    expect(killEngineIn(ws.stackDir(stack))).toBeGreaterThan(0);
+    run('pkill', ['-KILL', '-f', '^/bin/sh /tmp/terraform_[0-9]+\\.sh'], { ok: [0, 1] });
+    await deploying; // cdktf deploy may exit 0 when its engine is killed: the plan after it is the guard
+    expect({ held: fs.existsSync(held), running: fs.existsSync(manifest) }).toEqual({ held: true, running: false });
+    expect(ws.plan(stack).changes.map((c) => c.actions)).toEqual([['create']]);
+
+    const again = ws.deploy(stack);
+    expect(again.stdout).toContain('kube-apiserver.yaml was left in');
+    expect({ held: fs.existsSync(held), running: fs.existsSync(manifest) }).toEqual({ held: false, running: true });
+    expect(again.stdout.match(/restarted [a-z-]+/g)).toEqual(['restarted kube-apiserver']);
+    expect((await served()).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
+    expect(ws.plan(stack).changes).toEqual([]);
+    expectNoKeyAnywhere();
   });
 });
