@@ -87,12 +87,25 @@ function resolveCommand(command: string[]): string[] {
   return [path.join(args.bin, path.basename(program)), ...mapped];
 }
 
-function readManifest(file: string): { name: string; command: string[] } | undefined {
+/**
+ * A manifest's Pod name, command and content hash, read once: a manifest moved
+ * out between the directory listing and the read is gone (undefined), as the
+ * kubelet sees it.
+ */
+function readManifest(file: string): { name: string; command: string[]; hash: string } | undefined {
+  let bytes: Buffer;
   try {
-    const doc = parse(fs.readFileSync(file, 'utf8'));
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`cannot read ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+  try {
+    const doc = parse(bytes.toString('utf8'));
     const c = doc?.spec?.containers?.[0];
     if (!doc?.metadata?.name || !Array.isArray(c?.command)) return undefined;
-    return { name: String(c.name ?? doc.metadata.name), command: [...c.command, ...(c.args ?? [])].map(String) };
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    return { name: String(c.name ?? doc.metadata.name), command: [...c.command, ...(c.args ?? [])].map(String), hash };
   } catch (err) {
     log(`cannot read ${file}: ${(err as Error).message}`);
     return undefined;
@@ -158,7 +171,7 @@ async function sync(): Promise<void> {
     const file = path.join(manifests, f);
     const m = readManifest(file);
     if (!m) continue;
-    const hash = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    const hash = m.hash;
     seen.add(m.name);
     const pod = pods.get(m.name);
     if (!pod) {
@@ -189,7 +202,12 @@ async function sync(): Promise<void> {
 let stopping = false;
 async function loop(): Promise<void> {
   while (!stopping) {
-    await sync();
+    try {
+      await sync();
+    } catch (err) {
+      // The kubelet logs a failed sync and tries again at the next period; so does its stand-in.
+      log(`sync failed: ${(err as Error).stack ?? String(err)}`);
+    }
     await new Promise((r) => setTimeout(r, args.period * 1000));
   }
 }
