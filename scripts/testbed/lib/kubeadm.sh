@@ -23,9 +23,11 @@
 # shellcheck shell=bash
 
 KUBEADM_NODE=kubeadm-cp-1
+KUBEADM_WORKER=kubeadm-worker-1
 
 kubeadm_dir() { echo "$TESTBED_DIR/kubeadm"; }
 kubeadm_root() { echo "$TESTBED_DIR/nodes/$KUBEADM_NODE/root"; }
+kubeadm_worker_root() { echo "$TESTBED_DIR/nodes/$KUBEADM_WORKER/root"; }
 
 # kubeadm_config FILE ROOT API_PORT ETCD_PORT: the kubeadm configuration the
 # test bed runs kubeadm with. Only what a loopback test bed needs differs
@@ -47,6 +49,8 @@ localAPIEndpoint:
 nodeRegistration:
   name: $KUBEADM_NODE
   criSocket: unix:///var/run/containerd/containerd.sock
+  kubeletExtraArgs:
+  - {name: cert-dir, value: $root/var/lib/kubelet/pki}
 bootstrapTokens:
 - token: testbd.0123456789abcdef
   description: test bed bootstrap token
@@ -146,12 +150,11 @@ EOF
   chmod +x "$dir/crictl" "$dir/systemctl" "$dir/kubeadm"
 }
 
-# start_kubeadm_sshd: the kubeadm node's own sshd (the test bed's SSH key,
-# made here when --nodes 0 made none).
+# start_kubeadm_sshd ID NODE ROOT: a kubeadm node's own sshd (the test bed's
+# SSH key, made here when --nodes 0 made none).
 start_kubeadm_sshd() {
   ensure_sshd
-  local d="$TESTBED_DIR/ssh" root port
-  root=$(kubeadm_root)
+  local id=$1 node=$2 root=$3 d="$TESTBED_DIR/ssh" port
   mkdir -p "$d" /run/sshd
   chmod 700 "$d"
   if [ ! -f "$d/id_ed25519" ]; then
@@ -161,16 +164,73 @@ start_kubeadm_sshd() {
   fi
   [ -f "$TESTBED_DIR/node-calls.log" ] || : >"$TESTBED_DIR/node-calls.log"
   write_kubeadm_node_commands "$(kubeadm_dir)/node-bin"
-  start_node_sshd kubeadm "$KUBEADM_NODE" \
-    "TESTBED_NODE=$KUBEADM_NODE TESTBED_NODE_ROOT=$root TESTBED_DIR=$TESTBED_DIR PATH=$(kubeadm_dir)/node-bin:$KUBE_DIR:/usr/local/bin:/usr/bin:/bin"
-  port=$(cat "$d/port-kubeadm")
+  start_node_sshd "$id" "$node" \
+    "TESTBED_NODE=$node TESTBED_NODE_ROOT=$root TESTBED_DIR=$TESTBED_DIR PATH=$(kubeadm_dir)/node-bin:$KUBE_DIR:/usr/local/bin:/usr/bin:/bin"
+  port=$(cat "$d/port-$id")
   local ok=""
   for _ in $(seq 1 40); do
     if ssh -q -i "$d/id_ed25519" -o UserKnownHostsFile="$d/known_hosts" -o StrictHostKeyChecking=yes \
       -o BatchMode=yes -p "$port" root@127.0.0.1 true 2>/dev/null; then ok=1; break; fi
     sleep 0.25
   done
-  [ -n "$ok" ] || die "sshd for $KUBEADM_NODE on port $port does not accept the test-bed key; log: $TESTBED_DIR/logs/sshd-kubeadm.log"
+  [ -n "$ok" ] || die "sshd for $node on port $port does not accept the test-bed key; log: $TESTBED_DIR/logs/sshd-$id.log"
+}
+
+# start_kubeadm_worker DIR: a worker node as `kubeadm join` leaves it, for its
+# kubelet's files only (kwok runs the pods): the cluster CA (the kubelet's
+# clientCAFile, /etc/kubernetes/pki/ca.crt) and kubelet.conf, written by the
+# real `kubeadm init phase kubeconfig kubelet` for the worker's name; the
+# kubelet's certificate store and kubelet.conf naming its link, as the kubelet's
+# TLS bootstrap leaves them; an sshd of its own.
+start_kubeadm_worker() {
+  local d=$1 wroot cfg
+  wroot=$(kubeadm_worker_root)
+  mkdir -p "$wroot/etc/kubernetes/pki"
+  cfg="$d/kubeadm-$KUBEADM_WORKER.yaml"
+  sed -E "s/^  name: $KUBEADM_NODE\$/  name: $KUBEADM_WORKER/; s#(value: ).*/var/lib/kubelet/pki#\\1$wroot/var/lib/kubelet/pki#" "$d/kubeadm.yaml" >"$cfg"
+  run_step "kubeadm init phase kubeconfig kubelet (worker $KUBEADM_WORKER)" "$TESTBED_DIR/logs/kubeadm-worker.log" \
+    "$KUBEADM_BIN" init phase kubeconfig kubelet --config "$cfg" --kubeconfig-dir "$wroot/etc/kubernetes"
+  cp "$(kubeadm_root)/etc/kubernetes/pki/ca.crt" "$wroot/etc/kubernetes/pki/ca.crt"
+  kubelet_store "$wroot"
+  sed -i -E "s#^([[:space:]]*)client-certificate-data:.*#\\1client-certificate: $wroot/var/lib/kubelet/pki/kubelet-client-current.pem#; s#^([[:space:]]*)client-key-data:.*#\\1client-key: $wroot/var/lib/kubelet/pki/kubelet-client-current.pem#" \
+    "$wroot/etc/kubernetes/kubelet.conf"
+  start_kubeadm_sshd kubeadm-worker "$KUBEADM_WORKER" "$wroot"
+}
+
+# kubelet_store ROOT: the kubelet's certificate store below ROOT holding the
+# certificate and key kubelet.conf embeds (as the kubelet's first start stores them).
+kubelet_store() {
+  local root=$1 pki stamp
+  pki="$root/var/lib/kubelet/pki"
+  mkdir -p "$pki"
+  stamp=$(date -u +%Y-%m-%d-%H-%M-%S)
+  (
+    umask 077
+    for field in client-certificate-data client-key-data; do
+      sed -n -E "s/^[[:space:]]*$field:[[:space:]]*//p" "$root/etc/kubernetes/kubelet.conf" | base64 -d
+    done >"$pki/kubelet-client-$stamp.pem"
+  )
+  ln -sfn "$pki/kubelet-client-$stamp.pem" "$pki/kubelet-client-current.pem"
+}
+
+# kubelet_client_rotation DIR ROOT: the node's kubelet client certificate as
+# `kubeadm init` leaves it. The kubelet (with client certificate rotation, on by
+# default) keeps its certificate and key in its certificate store,
+# <cert-dir>/kubelet-client-<time>.pem with the link kubelet-client-current.pem
+# (k8s.io/client-go/util/certificate certificate_store.go); here that is the
+# certificate kubeadm embedded in kubelet.conf, as the kubelet's first start
+# stores it. Then the real `kubeadm init phase kubelet-finalize
+# enable-client-cert-rotation` points kubelet.conf at the link, as `kubeadm
+# init` does after the kubelet's start (cmd/kubeadm/app/cmd/phases/init/kubeletfinalize.go).
+kubelet_client_rotation() {
+  local d=$1 root=$2 pki
+  pki="$root/var/lib/kubelet/pki"
+  kubelet_store "$root"
+  write_kubeadm_node_commands "$d/node-bin"
+  run_step "kubeadm init phase kubelet-finalize enable-client-cert-rotation" "$TESTBED_DIR/logs/kubeadm-kubelet-finalize.log" \
+    env TESTBED_NODE_ROOT="$root" "$d/node-bin/kubeadm" init phase kubelet-finalize enable-client-cert-rotation --config "$d/kubeadm.yaml"
+  grep -q "client-certificate: $pki/kubelet-client-current.pem" "$root/etc/kubernetes/kubelet.conf" ||
+    die "kubeadm kubelet-finalize did not point kubelet.conf at $pki/kubelet-client-current.pem; log: $TESTBED_DIR/logs/kubeadm-kubelet-finalize.log"
 }
 
 # start_kubeadm_cluster FAKE_NODES: the whole kubeadm cluster, ready.
@@ -193,6 +253,7 @@ start_kubeadm_cluster() {
     "$KUBEADM_BIN" init phase certs all --config "$d/kubeadm.yaml"
   run_step "kubeadm init phase kubeconfig all" "$TESTBED_DIR/logs/kubeadm-kubeconfig.log" \
     "$KUBEADM_BIN" init phase kubeconfig all --config "$d/kubeadm.yaml" --kubeconfig-dir "$root/etc/kubernetes"
+  kubelet_client_rotation "$d" "$root"
   # The static Pod manifests, as `kubeadm init` writes them to /etc/kubernetes/manifests;
   # --dry-run writes them to KUBEADM_INIT_DRYRUN_DIR instead.
   rm -rf "$root/etc/kubernetes/tmp/dryrun"
@@ -211,7 +272,8 @@ start_kubeadm_cluster() {
   start_daemon kubeadm-static-pods "$TESTBED_DIR/logs/kubeadm-static-pods.log" \
     node -r "$REPO_ROOT/node_modules/ts-node/register/transpile-only" "$TESTBED_SRC/kubeadm/static-pods.ts" \
     --root "$root" --bin "$KUBE_DIR" --logs "$TESTBED_DIR/logs" --state "$root/run/testbed-static-pods" --period 1
-  start_kubeadm_sshd
+  start_kubeadm_sshd kubeadm "$KUBEADM_NODE" "$root"
+  start_kubeadm_worker "$d"
   local deadline=$(($(date +%s) + 90))
   until kubeadm_kubectl get --raw /readyz >/dev/null 2>&1; do
     check_alive kubeadm-static-pods
@@ -291,4 +353,9 @@ kubeadm_env_lines() {
   echo "export TESTBED_KUBEADM_SSH_PORT=$(cat "$TESTBED_DIR/ssh/port-kubeadm")"
   echo "export TESTBED_KUBEADM_SSH_HOST_KEY='$TESTBED_DIR/ssh/host-kubeadm.pub'"
   echo "export TESTBED_KUBEADM_SSH_KEY='$TESTBED_DIR/ssh/id_ed25519'"
+  echo "export TESTBED_KUBEADM_NODE_CALLS='$TESTBED_DIR/node-calls.log'"
+  echo "export TESTBED_KUBEADM_WORKER='$KUBEADM_WORKER'"
+  echo "export TESTBED_KUBEADM_WORKER_ROOT='$(kubeadm_worker_root)'"
+  echo "export TESTBED_KUBEADM_WORKER_SSH_PORT=$(cat "$TESTBED_DIR/ssh/port-kubeadm-worker")"
+  echo "export TESTBED_KUBEADM_WORKER_SSH_HOST_KEY='$TESTBED_DIR/ssh/host-kubeadm-worker.pub'"
 }
