@@ -211,6 +211,19 @@ describe('check --preset kubeadm: every file kubeadm and the kubelet keep', () =
     expect(r.code).toBe(1); // admin.conf: 20 days left
   });
 
+  test('a tree kept where it is, whose kubelet.conf and link name their own place below --root, reads the same', async () => {
+    const kept = path.join(root, 'kept');
+    fs.cpSync(kubeadmRoot, kept, { recursive: true, verbatimSymlinks: true });
+    const conf = path.join(kept, 'etc/kubernetes/kubelet.conf');
+    fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').split('/var/lib/kubelet/').join(`${kept}/var/lib/kubelet/`));
+    const link = path.join(kept, 'var/lib/kubelet/pki/kubelet-client-current.pem');
+    fs.rmSync(link);
+    fs.symlinkSync(`${kept}/var/lib/kubelet/pki/kubelet-client-2031-01-30-00-00-00.pem`, link);
+    const k = await runCli('check', '--preset', 'kubeadm', '--root', kept, '--now', NOW, '-o', 'json');
+    expect(report(k).errors).toEqual([]);
+    expect(rows(k).map(rel(kept))).toEqual(rows(r).map(rel(kubeadmRoot)));
+  });
+
   test('the rotated-out kubelet-client-<time>.pem and the manifests are not read', () => {
     expect(r.stdout).not.toContain('kubelet-client-2030');
     expect(r.stdout).not.toContain('manifests');

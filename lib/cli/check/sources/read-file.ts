@@ -67,10 +67,13 @@ export function scanFileSync(job: FileJob): SourceResult {
 /**
  * An absolute path of a node, below `root` (a tree copied off the node),
  * following symbolic links whose targets are absolute (the kubelet's
- * `kubelet-client-current.pem`) below `root` too.
+ * `kubelet-client-current.pem`) below `root` too. A path that already lies
+ * below `root` (a tree kept where it is, whose files name their own place) is
+ * taken as it is.
  */
 export function rootedPath(root: string, nodePath: string): string {
-  let p = path.join(root, nodePath);
+  const below = (q: string) => (q === root || q.startsWith(root.endsWith(path.sep) ? root : root + path.sep) ? q : path.join(root, q));
+  let p = below(nodePath);
   for (let hops = 0; hops < 8; hops++) {
     let link: string;
     try {
@@ -78,7 +81,7 @@ export function rootedPath(root: string, nodePath: string): string {
     } catch {
       return p; // not a link (or missing: the caller's read says so)
     }
-    p = path.isAbsolute(link) ? path.join(root, link) : path.resolve(path.dirname(p), link);
+    p = path.isAbsolute(link) ? below(link) : path.resolve(path.dirname(p), link);
   }
   return p;
 }
