@@ -35,6 +35,16 @@ export interface KubeadmNode {
    * @default - not checked (Terraform's default)
    */
   readonly hostKey?: string;
+  /**
+   * This node's certificate directory, where it differs from the rest.
+   * @default - the construct's `certDir`
+   */
+  readonly certDir?: string;
+  /**
+   * This node's directory of kubeconfig files and `manifests/`, where it differs from the rest.
+   * @default - the construct's `kubernetesDir`
+   */
+  readonly kubernetesDir?: string;
 }
 
 /** Properties of {@link KubeadmCaRotation}. */
@@ -59,6 +69,24 @@ export interface KubeadmCaRotationProps extends StepBaseProps {
   readonly newPkiDir: string;
   /** The control-plane nodes, rotated one after the other. */
   readonly nodes: KubeadmNode[];
+  /**
+   * Nodes that run only the kubelet, done after the control plane, one after
+   * the other: the kubelet's `clientCAFile` (`<certDir>/ca.crt`) and
+   * `kubelet.conf` trust the CAs of the phase; from `switch` on the kubelet's
+   * client certificate is `kubelet-<name>` of `newPkiDir`. They get no CA key.
+   * @default []
+   */
+  readonly workers?: KubeadmNode[];
+  /**
+   * Rotate the front-proxy CA too (kubeadm's `front-proxy-ca`: the API
+   * server's `--requestheader-client-ca-file`, which signs
+   * `front-proxy-client`), in the same phases: `oldCaFile` a copy of the nodes'
+   * `front-proxy-ca.crt`; `newPkiDir` written by `cert-rotation pki ca` (its own
+   * CA, not the cluster's), with `front-proxy-client.crt`/`.key` issued there
+   * for `switch` and `drop-old`.
+   * @default - the front-proxy CA is left as it is
+   */
+  readonly frontProxy?: { readonly oldCaFile: string; readonly newPkiDir: string };
   /**
    * kubeadm's certificate directory on the nodes (`certificatesDir`, `--cert-dir`).
    * @default '/etc/kubernetes/pki'
@@ -106,6 +134,39 @@ function readKey(prop: string, file: string): Buffer {
   return bytes;
 }
 
+/** An old CA (a copy of the nodes' file) and the new one `cert-rotation pki ca` wrote into a directory outside cdktf.out. */
+function loadCas(outdir: string, oldProp: string, oldFile: string | undefined, dirProp: string, dir: string | undefined): { oldCa: CertificateInfo; newCa: CertificateInfo; pkiDir: string } {
+  const oldPath = absolute(oldProp, oldFile, "copy a control-plane node's CA certificate and give its absolute path");
+  const oldCa = parseCertificate(readFile(oldProp, oldPath), oldPath, path.basename(oldPath));
+  const pkiDir = absolute(dirProp, dir, 'give the absolute path of the directory cert-rotation pki wrote');
+  if (pkiDir === outdir || pkiDir.startsWith(outdir + path.sep)) {
+    throw new RotationPropError(WHAT, dirProp, pkiDir, `is inside the synth output ${outdir}, which is not a place for keys`, 'keep the new PKI directory outside cdktf.out');
+  }
+  const caFile = path.join(pkiDir, 'ca.crt');
+  const newCas = parseCertificates(readFile(dirProp, caFile), caFile, 'ca.crt');
+  if (newCas.length !== 1 || !newCas[0].isCA) {
+    throw new RotationPropError(WHAT, dirProp, caFile, 'does not hold exactly one CA certificate', `write the new CA with cert-rotation pki ca --out <${dirProp}>`);
+  }
+  const newCa = newCas[0];
+  if (newCa.sha256Fingerprint === oldCa.sha256Fingerprint) {
+    throw new RotationPropError(WHAT, dirProp, caFile, `holds the same CA as ${oldProp}`, `issue a new CA with cert-rotation pki ca, or give the CA the cluster has now as ${oldProp}`);
+  }
+  return { oldCa, newCa, pkiDir };
+}
+
+/** A file of `dir` to upload as `as`: keys private to their owner, certificates other than the CA issued by it. */
+function uploadFile(prop: string, dir: string, ca: CertificateInfo, name: string, as: string): { name: string; file: string; sha256: string } {
+  const file = path.join(dir, name);
+  const bytes = name.endsWith('.key') ? readKey(prop, file) : readFile(prop, file);
+  if (name.endsWith('.crt') && name !== 'ca.crt') {
+    const leaf: CertificateInfo = parseCertificates(bytes, file, name)[0];
+    if (!isIssuedBy(leaf, ca)) {
+      throw new RotationPropError(WHAT, prop, file, `is not issued by the new CA (${ca.subject})`, `issue it with cert-rotation pki leaf --ca-dir ${shellQuote(dir)}`);
+    }
+  }
+  return { name: as, file, sha256: sha256Hex(bytes) };
+}
+
 /**
  * The manual CA rotation of a kubeadm cluster, one phase per plan:
  *
@@ -115,13 +176,22 @@ function readKey(prop: string, file: string): Buffer {
  *   `certificate-authority-data` hold old + new; the controller manager signs
  *   with the new CA from its own copy (its `--client-ca-file` and
  *   `--cluster-signing-cert-file` must not be bundles); static Pods
- *   restarted; the step waits until every `kube-root-ca.crt` holds both, then
- *   rolls every Deployment and DaemonSet.
+ *   restarted; the step waits until every `kube-root-ca.crt` holds both, adds
+ *   the new CA to every webhook, APIService and CRD conversion `caBundle` that
+ *   trusts the old one, then rolls every Deployment and DaemonSet (webhook and
+ *   aggregated API servers in the cluster among them).
  * - `switch`: `apiserver`, `apiserver-kubelet-client` and every kubeconfig's
  *   client certificate issued by the new CA; restarts; `kube-public/cluster-info`
  *   holds both CAs; every workload rolled.
  * - `drop-old`: `ca.crt`/`ca.key` are the new CA alone, kubeconfigs trust it
- *   alone, `cluster-info` too; restarts; rolls.
+ *   alone, `cluster-info` too; restarts; the old CA taken out of
+ *   `extension-apiserver-authentication` (the API server only adds to it);
+ *   rolls.
+ *
+ * Workers (`workers`) follow the control plane in each phase: the kubelet's
+ * `clientCAFile` and `kubelet.conf`, and from `switch` on its client
+ * certificate (into the kubelet's certificate store when `kubelet.conf` names
+ * `kubelet-client-current.pem`).
  *
  * Each apply first runs a gate that reads the phase the cluster finished
  * (ConfigMap `kube-system/cert-rotation-kubeadm-ca`, written by the last step
@@ -131,9 +201,7 @@ function readKey(prop: string, file: string): Buffer {
  * Keys go from `newPkiDir` to the nodes by Terraform's file provisioner at
  * apply; the plan and the state hold only their SHA-256.
  *
- * Not covered: the front-proxy CA, webhooks' and APIServices' `caBundle`,
- * kubelets on worker nodes, `kubelet.conf` files that name certificate files
- * instead of embedding them.
+ * With `frontProxy`, the front-proxy CA moves in the same phases.
  *
  * @see https://kubernetes.io/docs/tasks/tls/manual-rotation-of-ca-certificates/
  * @see https://kubernetes.io/docs/tasks/administer-cluster/kubeadm/kubeadm-certs/
@@ -167,24 +235,14 @@ export class KubeadmCaRotation extends Construct {
     if (!Number.isInteger(waitSeconds) || waitSeconds < 1) {
       throw new RotationPropError(WHAT, 'waitSeconds', waitSeconds, 'is not a whole number of seconds ≥ 1', 'give how long a restart or rollout may take');
     }
-    const certDir = absolute('certDir', props.certDir ?? '/etc/kubernetes/pki', "give kubeadm's certificatesDir on the nodes");
-    const kubernetesDir = absolute('kubernetesDir', props.kubernetesDir ?? '/etc/kubernetes', 'give the directory of admin.conf and manifests/ on the nodes');
+    const defaultCertDir = absolute('certDir', props.certDir ?? '/etc/kubernetes/pki', "give kubeadm's certificatesDir on the nodes");
+    const defaultKubernetesDir = absolute('kubernetesDir', props.kubernetesDir ?? '/etc/kubernetes', 'give the directory of admin.conf and manifests/ on the nodes');
 
-    const oldCaFile = absolute('oldCaFile', props.oldCaFile, "copy a control-plane node's ca.crt and give its absolute path");
-    const oldCa = parseCertificate(readFile('oldCaFile', oldCaFile), oldCaFile, 'ca.crt');
-    const pkiDir = absolute('newPkiDir', props.newPkiDir, 'give the absolute path of the directory cert-rotation pki wrote');
     const outdir = path.resolve(App.of(this).outdir);
-    if (pkiDir === outdir || pkiDir.startsWith(outdir + path.sep)) {
-      throw new RotationPropError(WHAT, 'newPkiDir', pkiDir, `is inside the synth output ${outdir}, which is not a place for keys`, 'keep the new PKI directory outside cdktf.out');
-    }
-    const caFile = path.join(pkiDir, 'ca.crt');
-    const newCas = parseCertificates(readFile('newPkiDir', caFile), caFile, 'ca.crt');
-    if (newCas.length !== 1 || !newCas[0].isCA) {
-      throw new RotationPropError(WHAT, 'newPkiDir', caFile, 'does not hold exactly one CA certificate', 'write the new CA with cert-rotation pki ca --out <newPkiDir>');
-    }
-    const newCa = newCas[0];
-    if (newCa.sha256Fingerprint === oldCa.sha256Fingerprint) {
-      throw new RotationPropError(WHAT, 'newPkiDir', caFile, 'holds the same CA as oldCaFile', 'issue a new CA with cert-rotation pki ca, or give the CA the cluster has now as oldCaFile');
+    const { oldCa, newCa, pkiDir } = loadCas(outdir, 'oldCaFile', props.oldCaFile, 'newPkiDir', props.newPkiDir);
+    const fp = props.frontProxy === undefined ? undefined : loadCas(outdir, 'frontProxy.oldCaFile', props.frontProxy?.oldCaFile, 'frontProxy.newPkiDir', props.frontProxy?.newPkiDir);
+    if (fp && [oldCa.sha256Fingerprint, newCa.sha256Fingerprint].includes(fp.newCa.sha256Fingerprint)) {
+      throw new RotationPropError(WHAT, 'frontProxy.newPkiDir', path.join(fp.pkiDir, 'ca.crt'), 'holds the cluster CA', 'give the front-proxy CA one of its own (cert-rotation pki ca --out <dir> --cn front-proxy-ca), as kubeadm does');
     }
     this.newCaSha256 = newCa.sha256Fingerprint;
     this.oldCaSha256 = oldCa.sha256Fingerprint;
@@ -192,34 +250,45 @@ export class KubeadmCaRotation extends Construct {
     if (!Array.isArray(props.nodes) || props.nodes.length === 0) {
       throw new RotationPropError(WHAT, 'nodes', props.nodes, 'is empty', 'list every control-plane node (name, host, privateKeyFile)');
     }
+    if (props.workers !== undefined && !Array.isArray(props.workers)) {
+      throw new RotationPropError(WHAT, 'workers', props.workers, 'is not a list', 'list the worker nodes (name, host, privateKeyFile), or leave it out');
+    }
+    const all = [
+      ...props.nodes.map((n, i) => ({ n, prop: `nodes[${i}]`, role: 'control-plane' as const })),
+      ...(props.workers ?? []).map((n, i) => ({ n, prop: `workers[${i}]`, role: 'worker' as const })),
+    ];
     const names = new Set<string>();
-    props.nodes.forEach((n, i) => {
+    for (const { n, prop } of all) {
       if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(n.name ?? '')) {
-        throw new RotationPropError(WHAT, `nodes[${i}].name`, n.name, 'is not a node name', "give the node's name as kubeadm registered it (lowercase letters, digits, '-', '.')");
+        throw new RotationPropError(WHAT, `${prop}.name`, n.name, 'is not a node name', "give the node's name as kubeadm registered it (lowercase letters, digits, '-', '.')");
       }
-      if (names.has(n.name)) throw new RotationPropError(WHAT, `nodes[${i}].name`, n.name, 'is listed twice', 'list each node once');
+      if (names.has(n.name)) throw new RotationPropError(WHAT, `${prop}.name`, n.name, 'is listed twice', 'list each node once, in nodes or in workers');
       names.add(n.name);
-      absolute(`nodes[${i}].privateKeyFile`, n.privateKeyFile, 'give the absolute path of the SSH private key');
-      if (!n.host) throw new RotationPropError(WHAT, `nodes[${i}].host`, n.host, 'is empty', "give the node's address");
-    });
+      absolute(`${prop}.privateKeyFile`, n.privateKeyFile, 'give the absolute path of the SSH private key');
+      if (!n.host) throw new RotationPropError(WHAT, `${prop}.host`, n.host, 'is empty', "give the node's address");
+    }
 
     // The files each node receives, by name in newPkiDir, with their SHA-256 (the plan shows digests only).
-    const upload = (node: string): { name: string; file: string; sha256: string }[] => {
+    const upload = (node: string, role: 'control-plane' | 'worker'): { name: string; file: string; sha256: string }[] => {
+      if (role === 'worker') {
+        // The kubelet's client certificate from switch on; ca.crt is written from the public PEM in the script.
+        return props.phase === 'trust-both' ? [] : [`kubelet-${node}.crt`, `kubelet-${node}.key`].map((name) => uploadFile('newPkiDir', pkiDir, newCa, name, name));
+      }
       const wanted = ['ca.crt', 'ca.key'];
       if (props.phase !== 'trust-both') {
         for (const leaf of [...KUBEADM_SERVER_LEAVES, ...KUBEADM_KUBECONFIGS.map((k) => k.leaf(node))]) wanted.push(`${leaf}.crt`, `${leaf}.key`);
       }
-      return wanted.map((name) => {
-        const file = path.join(pkiDir, name);
-        const bytes = name.endsWith('.key') ? readKey('newPkiDir', file) : readFile('newPkiDir', file);
-        if (name.endsWith('.crt') && name !== 'ca.crt') {
-          const leaf: CertificateInfo = parseCertificates(bytes, file, name)[0];
-          if (!isIssuedBy(leaf, newCa)) {
-            throw new RotationPropError(WHAT, 'newPkiDir', file, `is not issued by the new CA (${newCa.subject})`, `issue it with cert-rotation pki leaf --ca-dir ${shellQuote(pkiDir)}`);
-          }
+      const files = wanted.map((name) => uploadFile('newPkiDir', pkiDir, newCa, name, name));
+      if (fp) {
+        files.push(uploadFile('frontProxy.newPkiDir', fp.pkiDir, fp.newCa, 'ca.crt', 'front-proxy-ca.crt'), uploadFile('frontProxy.newPkiDir', fp.pkiDir, fp.newCa, 'ca.key', 'front-proxy-ca.key'));
+        if (props.phase !== 'trust-both') {
+          files.push(
+            uploadFile('frontProxy.newPkiDir', fp.pkiDir, fp.newCa, 'front-proxy-client.crt', 'front-proxy-client.crt'),
+            uploadFile('frontProxy.newPkiDir', fp.pkiDir, fp.newCa, 'front-proxy-client.key', 'front-proxy-client.key'),
+          );
         }
-        return { name, file, sha256: sha256Hex(bytes) };
-      });
+      }
+      return files;
     };
 
     const bothPem = oldCa.pem + newCa.pem;
@@ -234,13 +303,20 @@ export class KubeadmCaRotation extends Construct {
     });
 
     let previous: ITerraformDependable = this.gate.resource;
-    const staging = path.posix.join(kubernetesDir, 'tmp', 'cert-rotation');
-    for (const n of props.nodes) {
-      const files = upload(n.name);
-      const script = kubeadmNodeScript({ phase: props.phase, node: n.name, staging, certDir, kubernetesDir, bothPem, newPem: newCa.pem, waitSeconds });
-      this.nodeFiles[n.name] = [
+    for (const { n, role, prop } of all) {
+      const files = upload(n.name, role);
+      const certDir = n.certDir === undefined ? defaultCertDir : absolute(`${prop}.certDir`, n.certDir, "give kubeadm's certificatesDir on this node");
+      const kubernetesDir = n.kubernetesDir === undefined ? defaultKubernetesDir : absolute(`${prop}.kubernetesDir`, n.kubernetesDir, 'give the directory of kubelet.conf on this node');
+      const staging = path.posix.join(kubernetesDir, 'tmp', 'cert-rotation');
+      const script = kubeadmNodeScript({
+        phase: props.phase, node: n.name, role, staging, certDir, kubernetesDir, bothPem, newPem: newCa.pem, waitSeconds,
+        ...(fp && role === 'control-plane' ? { frontProxy: { bothPem: fp.oldCa.pem + fp.newCa.pem, newPem: fp.newCa.pem } } : {}),
+      });
+      this.nodeFiles[n.name] = role === 'worker' ? [path.posix.join(certDir, 'ca.crt'), path.posix.join(kubernetesDir, 'kubelet.conf')] : [
         ...(props.phase === 'drop-old' ? ['ca.crt', 'ca.key'] : ['ca.crt', 'ca-new.crt', 'ca-new.key']).map((f) => path.posix.join(certDir, f)),
         ...(props.phase !== 'trust-both' ? KUBEADM_SERVER_LEAVES.flatMap((l) => [`${l}.crt`, `${l}.key`]).map((f) => path.posix.join(certDir, f)) : []),
+        ...(fp ? (props.phase === 'drop-old' ? ['front-proxy-ca.crt', 'front-proxy-ca.key'] : ['front-proxy-ca.crt', 'front-proxy-ca-new.crt', 'front-proxy-ca-new.key']).map((f) => path.posix.join(certDir, f)) : []),
+        ...(fp && props.phase !== 'trust-both' ? ['front-proxy-client.crt', 'front-proxy-client.key'].map((f) => path.posix.join(certDir, f)) : []),
         ...KUBEADM_KUBECONFIGS.map((k) => path.posix.join(kubernetesDir, k.file)),
         path.posix.join(kubernetesDir, 'manifests', 'kube-controller-manager.yaml'),
       ];
@@ -255,7 +331,7 @@ export class KubeadmCaRotation extends Construct {
           caSha256: trusted.join(','),
           files: Object.fromEntries(files.map((f) => [f.name, f.sha256])),
           writes: this.nodeFiles[n.name].map(terraformLiteral),
-          restarts: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'],
+          restarts: role === 'worker' ? ['kubelet'] : ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'],
           scriptSha256: sha256Hex(script),
         },
         connection: {
@@ -283,6 +359,29 @@ export class KubeadmCaRotation extends Construct {
       spec: { step: 'root-ca', caSha256: trusted, timeoutSeconds: waitSeconds },
     });
     previous = rootCa.resource;
+    if (props.phase !== 'drop-old') {
+      // Extension servers whose caBundle trusts the cluster CA (certificates from its signer) must trust the new CA
+      // before they get certificates from it; drop-old leaves the old CA in those bundles (see the README).
+      const bundles = new ClusterStep(this, 'CaBundles', {
+        target,
+        dependsOn: [previous],
+        spec: { step: 'ca-bundles', oldCaSha256: oldCa.sha256Fingerprint, addPem: newCa.pem, fieldManager: fieldManagerFor(this.node.path, 'ca-bundles') },
+      });
+      previous = bundles.resource;
+    }
+    if (props.phase === 'drop-old') {
+      // The API server merges what extension-apiserver-authentication held with its own CAs: take the old ones out.
+      const prune = new ClusterStep(this, 'ExtensionAuth', {
+        target,
+        dependsOn: [previous],
+        spec: {
+          step: 'extension-auth-prune',
+          removeSha256: [oldCa.sha256Fingerprint, ...(fp ? [fp.oldCa.sha256Fingerprint] : [])],
+          fieldManager: fieldManagerFor(this.node.path, 'extension-auth'),
+        },
+      });
+      previous = prune.resource;
+    }
     if (props.phase !== 'trust-both') {
       const info = new ClusterStep(this, 'ClusterInfo', {
         target,

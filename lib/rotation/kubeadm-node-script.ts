@@ -28,6 +28,12 @@ export const KUBEADM_SERVER_LEAVES = ['apiserver', 'apiserver-kubelet-client'] a
 export interface NodeScriptOptions {
   readonly phase: KubeadmCaPhase;
   readonly node: string;
+  /**
+   * `worker`: a node that runs only the kubelet; its `ca.crt` (the kubelet's
+   * `clientCAFile`) and `kubelet.conf` change, nothing else, and it gets no CA key.
+   * @default 'control-plane'
+   */
+  readonly role?: 'control-plane' | 'worker';
   /** Where the uploaded files are on the node. */
   readonly staging: string;
   readonly certDir: string;
@@ -38,6 +44,12 @@ export interface NodeScriptOptions {
   readonly newPem: string;
   /** Seconds to wait for a static Pod to stop or run. */
   readonly waitSeconds: number;
+  /**
+   * The front-proxy CA rotates too: PEM of its old certificate then the new,
+   * and the new alone (public). The upload holds `front-proxy-ca.key` and,
+   * after trust-both, `front-proxy-client.crt`/`.key`.
+   */
+  readonly frontProxy?: { readonly bothPem: string; readonly newPem: string };
 }
 
 function q(s: string): string {
@@ -60,6 +72,7 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
     'trap \'rm -rf "$S"\' EXIT',
     `BOTH_B64=${q(both)}`,
     `NEW_B64=${q(fresh)}`,
+    ...(o.frontProxy ? [`FP_BOTH_B64=${q(Buffer.from(o.frontProxy.bothPem).toString('base64'))}`, `FP_NEW_B64=${q(Buffer.from(o.frontProxy.newPem).toString('base64'))}`] : []),
     'log() { echo "cert-rotation kubeadm [$NODE]: $*"; }',
     'CR_NODE=$NODE',
     'cr_fail() { log "FAILED: $1"; exit 1; }',
@@ -82,6 +95,33 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
     '    ENVIRON["KEY"] != "" && /^[[:space:]]*client-key-data:/ { sub(/:.*/, ": " ENVIRON["KEY"]) }',
     `    { print }' "$f" >"$S/.kubeconfig"`,
     '  put 600 "$S/.kubeconfig" "$f"',
+    '  if [ -n "${2:-}" ]; then client_files "$f" "$2"; fi',
+    '}',
+    '# client_files KUBECONFIG LEAF: a kubeconfig that names its client certificate and key files gets LEAF\'s there. The',
+    '# kubelet\'s (client certificate rotation, as kubeadm sets it up) names kubelet-client-current.pem, a link into its',
+    '# certificate store: a new kubelet-client-<time>.pem, then the link moved to it in one rename, as the kubelet does.',
+    'client_files() {',
+    '  local crt key dir pem',
+    '  crt=$(sed -n -E \'s/^[[:space:]]*client-certificate:[[:space:]]*"?([^"]*)"?[[:space:]]*$/\\1/p\' "$1" | head -n 1)',
+    '  key=$(sed -n -E \'s/^[[:space:]]*client-key:[[:space:]]*"?([^"]*)"?[[:space:]]*$/\\1/p\' "$1" | head -n 1)',
+    '  [ -n "$crt" ] || return 0',
+    '  case $crt in /*) ;; *) crt="$(dirname "$1")/$crt" ;; esac',
+    '  case $key in /*) ;; "") key=$crt ;; *) key="$(dirname "$1")/$key" ;; esac',
+    '  cat "$S/$2.crt" "$S/$2.key" >"$S/.pair"',
+    '  if [ "$crt" = "$key" ] && [ "$(basename "$crt")" = kubelet-client-current.pem ]; then',
+    '    if cmp -s "$S/.pair" "$crt"; then return 0; fi',
+    '    dir=$(dirname "$crt")',
+    '    pem="$dir/kubelet-client-$(date -u +%Y-%m-%d-%H-%M-%S).pem"',
+    '    put 600 "$S/.pair" "$pem"',
+    '    ln -sfn "$pem" "$dir/.kubelet-client-current.cert-rotation.tmp"',
+    '    mv -fT "$dir/.kubelet-client-current.cert-rotation.tmp" "$crt"',
+    '    log "$crt now links to $pem"',
+    '  elif [ "$crt" = "$key" ]; then',
+    '    put 600 "$S/.pair" "$crt"',
+    '  else',
+    '    put 644 "$S/$2.crt" "$crt"',
+    '    put 600 "$S/$2.key" "$key"',
+    '  fi',
     '}',
     '# running NAME: the ids of the running containers of a static Pod (crictl, as on every kubeadm node).',
     'running() { crictl ps -q --name "$1" 2>/dev/null || true; }',
@@ -120,6 +160,18 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
     'cr_unhold',
     `log "phase ${o.phase}: files"`,
   ];
+  if (o.role === 'worker') {
+    lines.push(
+      '# A worker: the kubelet\'s clientCAFile and kubelet.conf trust the CAs of the phase; from switch on its client',
+      '# certificate is the new CA\'s. No CA key comes here.',
+      `put_b64 644 "$D/ca.crt" "$${trusted}"`,
+      `kubeconfig kubelet.conf${leaves ? ` ${q(`kubelet-${o.node}`)}` : ''}`,
+      '# The kubelet reads kubelet.conf and its clientCAFile (ca.crt) at start.',
+      'systemctl restart kubelet',
+      `log "phase ${o.phase}: done"`,
+    );
+    return lines.join('\n') + '\n';
+  }
   if (o.phase === 'drop-old') {
     lines.push(
       '# The new CA alone is the cluster CA again: ca.crt/ca.key, and the controller manager back on them.',
@@ -138,6 +190,15 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
       'kcm() { kcm_flags "$1" "$D/ca-new.crt" "$D/ca-new.key"; }',
     );
   }
+  if (o.frontProxy) {
+    lines.push(
+      '# The front-proxy CA (the API server\'s --requestheader-client-ca-file) in the same phases.',
+      ...(o.phase === 'drop-old'
+        ? ['put_b64 644 "$D/front-proxy-ca.crt" "$FP_NEW_B64"', 'put 600 "$S/front-proxy-ca.key" "$D/front-proxy-ca.key"']
+        : ['put_b64 644 "$D/front-proxy-ca-new.crt" "$FP_NEW_B64"', 'put 600 "$S/front-proxy-ca.key" "$D/front-proxy-ca-new.key"', 'put_b64 644 "$D/front-proxy-ca.crt" "$FP_BOTH_B64"']),
+      ...(leaves ? ['put 644 "$S/front-proxy-client.crt" "$D/front-proxy-client.crt"', 'put 600 "$S/front-proxy-client.key" "$D/front-proxy-client.key"'] : []),
+    );
+  }
   if (leaves) {
     lines.push('# The API server\'s certificates issued by the new CA.');
     for (const leaf of KUBEADM_SERVER_LEAVES) {
@@ -151,7 +212,7 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
     'wait_until "kube-apiserver is not ready" apiserver_ready',
     'restart kube-controller-manager kcm',
     'restart kube-scheduler',
-    ...(o.phase === 'drop-old' ? ['rm -f "$D/ca-new.crt" "$D/ca-new.key"'] : []),
+    ...(o.phase === 'drop-old' ? [`rm -f "$D/ca-new.crt" "$D/ca-new.key"${o.frontProxy ? ' "$D/front-proxy-ca-new.crt" "$D/front-proxy-ca-new.key"' : ''}`] : []),
     '# The kubelet reads kubelet.conf and its clientCAFile (ca.crt) at start.',
     'systemctl restart kubelet',
     `log "phase ${o.phase}: done"`,

@@ -31,6 +31,10 @@ export function publicStep(spec: StepSpec, cluster: string): PublicStep {
     const { caPem, ...rest } = spec;
     return { ...rest, caSha256: sha256Of(caPem), cluster };
   }
+  if (spec.step === 'ca-bundles') {
+    const { addPem, ...rest } = spec;
+    return { ...rest, addSha256: sha256Of(addPem), cluster };
+  }
   if (spec.step === 'converge') {
     return {
       step: 'converge',
@@ -121,6 +125,10 @@ export function describeStep(p: Record<string, unknown>, before?: Record<string,
       return `cert-rotation step root-ca [${cluster}]: wait up to ${Number(p.timeoutSeconds ?? 0)} s until every kube-root-ca.crt holds exactly CA ${Array.isArray(p.caSha256) ? p.caSha256.map(short).join(' + ') : '?'}`;
     case 'cluster-info':
       return `cert-rotation step cluster-info [${cluster}]: set certificate-authority-data of kube-public/cluster-info to the CA bundle ${short(p.caSha256)}, then read it back`;
+    case 'ca-bundles':
+      return `cert-rotation step ca-bundles [${cluster}]: add the new CA to every caBundle of a webhook, APIService or CRD conversion that trusts the old CA ${short(p.oldCaSha256)}, then read each back`;
+    case 'extension-auth-prune':
+      return `cert-rotation step extension-auth-prune [${cluster}]: take CA ${Array.isArray(p.removeSha256) ? p.removeSha256.map(short).join(' + ') : '?'} out of kube-system/extension-apiserver-authentication (what aggregated API servers trust), then read it back`;
     case 'restart-all': {
       const kinds = Array.isArray(p.kinds) ? p.kinds.join(', ') : '';
       return `cert-rotation step restart-all [${cluster}]: roll every ${kinds} in every namespace (pod-template annotation), wait up to ${Number(p.waitSeconds ?? 0)} s for each rollout`;

@@ -262,6 +262,38 @@ export interface RestartAllStepSpec {
   readonly waitSeconds: number;
 }
 
+/**
+ * kubeadm CA rotation: every `caBundle` the API server verifies an extension
+ * server with (admission webhooks, APIServices, CRD conversion webhooks) that
+ * trusts the old cluster CA also gets the new one, so a serving certificate
+ * the cluster's signer issues from now on (it signs with the new CA from
+ * trust-both on) is trusted too. Bundles that do not hold the old CA (their
+ * servers have a CA of their own) are left alone.
+ */
+export interface CaBundlesStepSpec {
+  readonly step: 'ca-bundles';
+  /** SHA-256 fingerprint of the old cluster CA (lowercase hex). */
+  readonly oldCaSha256: string;
+  /** PEM of the new cluster CA certificate (public). */
+  readonly addPem: string;
+  readonly fieldManager: string;
+}
+
+/**
+ * kubeadm CA rotation, drop-old: the API server publishes its client CA and
+ * front-proxy CA to aggregated API servers in
+ * `kube-system/extension-apiserver-authentication`, merged with what the
+ * ConfigMap held (kube-apiserver's cluster authentication trust controller
+ * drops a CA only once it has expired). This step takes the retired CAs out,
+ * so extension servers stop trusting them now, and reads the ConfigMap back.
+ */
+export interface ExtensionAuthPruneStepSpec {
+  readonly step: 'extension-auth-prune';
+  /** SHA-256 fingerprints (lowercase hex) of the CA certificates to take out. */
+  readonly removeSha256: readonly string[];
+  readonly fieldManager: string;
+}
+
 /** Every kind of step. */
 export type StepSpec =
   | SecretStepSpec
@@ -275,6 +307,8 @@ export type StepSpec =
   | KubeadmPhaseStepSpec
   | RootCaStepSpec
   | ClusterInfoStepSpec
+  | CaBundlesStepSpec
+  | ExtensionAuthPruneStepSpec
   | RestartAllStepSpec;
 
 /** What the step's environment variable holds: the spec, its target and the format version. */

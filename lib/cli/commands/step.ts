@@ -14,7 +14,7 @@ import { runRancherClusterRotate } from '../step/rancher-cluster-rotate';
 import { StepFailure, stepContext } from '../step/context';
 import { runSecretStep } from '../step/secret';
 import { runAgentsStep, runRestartStep } from '../step/workloads';
-import { runClusterInfoStep, runKubeadmPhaseStep, runRestartAllStep, runRootCaStep } from '../step/kubeadm';
+import { runCaBundlesStep, runClusterInfoStep, runExtensionAuthPruneStep, runKubeadmPhaseStep, runRestartAllStep, runRootCaStep } from '../step/kubeadm';
 
 export const STEP_HELP = `Usage: cert-rotation step [--describe]
 
@@ -53,6 +53,11 @@ Steps:
                 in kube-system/cert-rotation-kubeadm-ca
   root-ca       wait until every kube-root-ca.crt holds exactly the CAs named
   cluster-info  set the CA of kube-public/cluster-info, read it back
+  ca-bundles    add the new CA to the caBundle of every webhook, APIService
+                and CRD conversion that trusts the old CA, read each back
+  extension-auth-prune
+                take retired CAs out of kube-system/extension-apiserver-
+                authentication (the API server only adds), read it back
   restart-all   roll every Deployment/DaemonSet (StatefulSet) of the cluster
   converge      run the rotation's other steps again, in order: Terraform
                 records a step before its command has finished, so a run
@@ -148,6 +153,10 @@ async function runEnvelope(envelope: StepEnvelope, io: CliIo): Promise<void> {
       return runRootCaStep(spec, ctx);
     case 'cluster-info':
       return runClusterInfoStep(spec, ctx);
+    case 'ca-bundles':
+      return runCaBundlesStep(spec, ctx);
+    case 'extension-auth-prune':
+      return runExtensionAuthPruneStep(spec, ctx);
     case 'restart-all':
       return runRestartAllStep(spec, ctx);
   }
@@ -168,7 +177,7 @@ function readEnvelope(text: string | undefined): StepEnvelope {
       `$${STEP_ENV} has spec version ${String(envelope?.version)}, this cert-rotation reads version ${STEP_SPEC_VERSION}: synthesize again with the same cert-rotation that runs the steps`,
     );
   }
-  const known = ['secret', 'restart', 'agents', 'force-deploy', 'fleet-force-update', 'rancher-cluster-rotate', 'cacerts-gate', 'converge', 'kubeadm-phase', 'root-ca', 'cluster-info', 'restart-all'];
+  const known = ['secret', 'restart', 'agents', 'force-deploy', 'fleet-force-update', 'rancher-cluster-rotate', 'cacerts-gate', 'converge', 'kubeadm-phase', 'root-ca', 'cluster-info', 'ca-bundles', 'extension-auth-prune', 'restart-all'];
   if (!known.includes(envelope.spec?.step) || typeof envelope.target?.kubeconfig !== 'string') {
     throw new UsageError(`$${STEP_ENV} holds no step this cert-rotation knows (${known.join(', ')}) with a target kubeconfig`);
   }

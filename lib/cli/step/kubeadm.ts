@@ -10,6 +10,8 @@ import { X509Certificate } from 'crypto';
 import { yaml } from '../yaml';
 import { KUBEADM_CA_PHASE_CONFIGMAP, KUBEADM_CA_PHASE_KEYS } from '../../contract';
 import {
+  CaBundlesStepSpec,
+  ExtensionAuthPruneStepSpec,
   ClusterInfoStepSpec,
   KUBEADM_CA_PHASES,
   KubeadmCaPhase,
@@ -176,6 +178,111 @@ export async function runClusterInfoStep(spec: ClusterInfoStepSpec, ctx: StepCon
     throw new StepFailure('kube-public/cluster-info read back without the new CA bundle: another writer changed it; deploy again');
   }
   ctx.log(`kube-public/cluster-info: certificate-authority-data set to CA ${pemFingerprints(spec.caPem).map(short).join(' + ')}`);
+}
+
+/** Where the API server keeps the CA bundles it verifies extension servers with, per kind. */
+const CA_BUNDLE_HOLDERS: readonly { kind: string; list: string; bundles: (o: any) => { caBundle?: string }[] }[] = [
+  { kind: 'ValidatingWebhookConfiguration', list: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations', bundles: (o) => (o.webhooks ?? []).map((w: any) => w.clientConfig ?? {}) },
+  { kind: 'MutatingWebhookConfiguration', list: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations', bundles: (o) => (o.webhooks ?? []).map((w: any) => w.clientConfig ?? {}) },
+  { kind: 'APIService', list: '/apis/apiregistration.k8s.io/v1/apiservices', bundles: (o) => (o.spec?.service ? [o.spec] : []) },
+  {
+    kind: 'CustomResourceDefinition',
+    list: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+    bundles: (o) => (o.spec?.conversion?.webhook?.clientConfig ? [o.spec.conversion.webhook.clientConfig] : []),
+  },
+];
+
+/** The fingerprints of a base64 caBundle, or undefined when it is not a readable PEM bundle. */
+function bundleFingerprints(b64: string): string[] | undefined {
+  try {
+    const fps = pemFingerprints(Buffer.from(b64, 'base64').toString('utf8'));
+    return fps.length ? fps : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runCaBundlesStep(spec: CaBundlesStepSpec, ctx: StepContext): Promise<void> {
+  const [addSha256] = pemFingerprints(spec.addPem);
+  let changed = 0;
+  let trusting = 0;
+  for (const holder of CA_BUNDLE_HOLDERS) {
+    const list = await ctx.kube.get<{ items: any[] }>(holder.list);
+    for (const o of list.items) {
+      const name = `${holder.kind} ${o.metadata.name}`;
+      const needs = (obj: any) => holder.bundles(obj).some((c) => {
+        const fps = c.caBundle ? bundleFingerprints(c.caBundle) : undefined;
+        return fps?.includes(spec.oldCaSha256) && !fps.includes(addSha256);
+      });
+      const olds = holder.bundles(o).filter((c) => c.caBundle && bundleFingerprints(c.caBundle)?.includes(spec.oldCaSha256)).length;
+      if (olds === 0) continue;
+      trusting++;
+      if (!needs(o)) continue;
+      for (const c of holder.bundles(o)) {
+        const fps = c.caBundle ? bundleFingerprints(c.caBundle) : undefined;
+        if (fps?.includes(spec.oldCaSha256) && !fps.includes(addSha256)) {
+          const pem = Buffer.from(c.caBundle!, 'base64').toString('utf8');
+          c.caBundle = Buffer.from(`${pem.replace(/\s*$/, '\n')}${spec.addPem.replace(/\s*$/, '\n')}`).toString('base64');
+        }
+      }
+      const path = `${holder.list}/${o.metadata.name}`;
+      // The object as read, with the new bundles; resourceVersion makes a concurrent change a conflict, not a lost write.
+      const body = holder.kind.endsWith('WebhookConfiguration')
+        ? { metadata: { resourceVersion: o.metadata.resourceVersion }, webhooks: o.webhooks }
+        : { metadata: { resourceVersion: o.metadata.resourceVersion }, spec: o.spec };
+      await ctx.kube.patch(path, body, 'application/merge-patch+json', { fieldManager: spec.fieldManager });
+      const back = await ctx.kube.get<any>(path);
+      if (needs(back)) throw new StepFailure(`${name} read back with a caBundle that trusts the old CA ${short(spec.oldCaSha256)} but not the new one: another writer changed it; deploy again`);
+      ctx.log(`${name}: caBundle trusts the old CA ${short(spec.oldCaSha256)} and now the new CA ${short(addSha256)} too`);
+      changed++;
+    }
+  }
+  ctx.log(
+    trusting === 0
+      ? `no webhook, APIService or CRD conversion trusts the old CA ${short(spec.oldCaSha256)}: unchanged`
+      : `${trusting} object(s) trust the old CA, ${changed} changed now; their servers' certificates issued from now on by the cluster's signer are trusted. ` +
+        `Drop the old CA from these bundles once each server presents a certificate from the new CA`,
+  );
+}
+
+const EXTENSION_AUTH = '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication';
+const EXTENSION_AUTH_KEYS = ['client-ca-file', 'requestheader-client-ca-file'] as const;
+
+export async function runExtensionAuthPruneStep(spec: ExtensionAuthPruneStepSpec, ctx: StepContext): Promise<void> {
+  const remove = new Set(spec.removeSha256);
+  const blocks = (pem: string | undefined) => (pem ?? '').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const retired = (cm: ConfigMap) => EXTENSION_AUTH_KEYS.flatMap((k) => blocks(cm.data?.[k]).filter((b) => remove.has(pemFingerprints(b)[0])).map(() => k));
+  let cm: ConfigMap;
+  try {
+    cm = await ctx.kube.get<ConfigMap>(EXTENSION_AUTH);
+  } catch (err) {
+    if (isNotFound(err)) {
+      ctx.log('kube-system/extension-apiserver-authentication does not exist (the API server writes it at start): nothing to take out');
+      return;
+    }
+    throw err;
+  }
+  if (retired(cm).length === 0) {
+    ctx.log(`kube-system/extension-apiserver-authentication holds none of CA ${spec.removeSha256.map(short).join(' + ')}: unchanged`);
+    return;
+  }
+  const data: Record<string, string> = {};
+  for (const k of EXTENSION_AUTH_KEYS) {
+    const all = blocks(cm.data?.[k]);
+    const kept = all.filter((b) => !remove.has(pemFingerprints(b)[0]));
+    if (kept.length === all.length) continue;
+    if (kept.length === 0) {
+      throw new StepFailure(`kube-system/extension-apiserver-authentication ${k} would hold no CA without ${spec.removeSha256.map(short).join(' + ')}: the API server does not run with the new CA yet; nothing was written`);
+    }
+    data[k] = kept.map((b) => `${b}\n`).join('');
+  }
+  await ctx.kube.patch(EXTENSION_AUTH, { metadata: { resourceVersion: cm.metadata.resourceVersion }, data }, 'application/merge-patch+json', { fieldManager: spec.fieldManager });
+  const back = await ctx.kube.get<ConfigMap>(EXTENSION_AUTH);
+  const left = retired(back);
+  if (left.length) {
+    throw new StepFailure(`kube-system/extension-apiserver-authentication read back with a retired CA in ${[...new Set(left)].join(', ')}: an API server still runs with the old CA (its --client-ca-file or --requestheader-client-ca-file) and adds it back; restart it with the new files, then deploy again`);
+  }
+  ctx.log(`kube-system/extension-apiserver-authentication: took CA ${spec.removeSha256.map(short).join(' + ')} out of ${Object.keys(data).join(', ')}; aggregated API servers trust the new CA alone`);
 }
 
 const LIST: Record<StepWorkload['kind'], string> = { Deployment: '/apis/apps/v1/deployments', DaemonSet: '/apis/apps/v1/daemonsets', StatefulSet: '/apis/apps/v1/statefulsets' };

@@ -206,6 +206,16 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     const running = containers();
     const renewal = synth({ generation: 2, certificates: ['apiserver'] });
     expect(renewal.plan[0].commands[0]).toBe(`kubeadm certs renew apiserver --cert-dir ${certDir}`);
+    // What a reviewer reads: cert-rotation explain on the real plan lists the node's commands in order.
+    const planFile = path.join(ws.dir, 'renew-plan.json');
+    fs.writeFileSync(planFile, ws.plan(stack).raw);
+    let text = '';
+    expect(await cli(['explain', planFile], { stdout: { write: (s: string) => (text += s) }, stderr: { write: () => true } })).toBe(0);
+    expect(text).toContain(`remote-exec on node ${env.TESTBED_KUBEADM_NODE}:`);
+    expect(text).toContain(`$ kubeadm certs renew apiserver --cert-dir ${certDir}`);
+    expect(text).toContain('$ restart static Pod kube-apiserver (manifest out of');
+    expect(text).not.toContain('restart static Pod kube-scheduler');
+    expect(text).toContain(`$ check: the API server at 127.0.0.1:<--secure-port> serves ${certDir}/apiserver.crt`);
     const r = ws.deploy(stack);
     const after = snapshot();
     const changed = (Object.keys(FILES) as Name[]).filter((n) => after[n].sha256 !== before[n].sha256);
