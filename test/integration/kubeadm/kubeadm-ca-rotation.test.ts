@@ -2,11 +2,11 @@ import { X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
-import * as tls from 'tls';
 import { TerraformStack } from 'cdktf';
 import { KubeadmCaPhase, KubeadmCaRotation } from '../../../lib/rotation';
 import { expectNoKey, Workspace } from '../support/terraform';
-import { loadTestbedEnv, REPO_ROOT, run } from '../../../scripts/testbed/client';
+import { REPO_ROOT, run } from '../../../scripts/testbed/client';
+import { kubeadmBed, servedCertificate } from '../support/kubeadm-bed';
 import { run as runCli } from '../../../lib/cli/main';
 
 // The manual CA rotation of a kubeadm cluster
@@ -17,13 +17,7 @@ import { run as runCli } from '../../../lib/cli/main';
 // SSH through their static Pod manifests, pods run by kwok.
 jest.setTimeout(30 * 60 * 1000);
 
-const env = loadTestbedEnv();
-if (!env.TESTBED_KUBEADM_NODE_ROOT) {
-  throw new Error('the test bed has no kubeadm cluster: start it with scripts/testbed/testbed up --kubeadm');
-}
-const root = env.TESTBED_KUBEADM_NODE_ROOT;
-const certDir = path.join(root, 'etc/kubernetes/pki');
-const kubernetesDir = path.join(root, 'etc/kubernetes');
+const { env, certDir, kubernetesDir } = kubeadmBed();
 const nodeName = env.TESTBED_KUBEADM_NODE;
 const worker = env.TESTBED_KUBEADM_WORKER;
 const workerRoot = env.TESTBED_KUBEADM_WORKER_ROOT;
@@ -88,19 +82,6 @@ function statusOnce(client: Client, ca: string, apiPath: string): Promise<number
       resolve(res.statusCode ?? 0);
     });
     req.on('error', reject);
-  });
-}
-
-/** The certificate the API server presents. */
-function servedCertificate(): Promise<X509Certificate> {
-  const u = new URL(server);
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false, servername: 'localhost' }, () => {
-      const raw = s.getPeerCertificate().raw;
-      s.end();
-      resolve(new X509Certificate(raw));
-    });
-    s.on('error', reject);
   });
 }
 
@@ -304,7 +285,7 @@ describe('KubeadmCaRotation on a kubeadm control plane', () => {
     expect(plan).toContain(`${certDir}/apiserver.crt, ${certDir}/apiserver.key`);
     expect(plan).toContain("next phase: 'drop-old'");
     ws.deploy(stack);
-    const served = await servedCertificate();
+    const served = await servedCertificate(server);
     expect(served.checkIssued(new X509Certificate(newCa))).toBe(true);
     expect(await status(oldClient, newCa)).toBe(200);
     expect(await status(newClient, newCa)).toBe(200);

@@ -1,11 +1,11 @@
 import { createHash, X509Certificate } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tls from 'tls';
 import { TerraformStack } from 'cdktf';
 import { run as cli } from '../../../lib/cli/main';
 import { KubeadmCertificateRenewal, KubeadmCertificateRenewalProps } from '../../../lib/rotation';
-import { loadTestbedEnv, run, testbedProcessEnv, waitFor } from '../../../scripts/testbed/client';
+import { run, testbedProcessEnv, waitFor } from '../../../scripts/testbed/client';
+import { kubeadmBed, servedCertificate } from '../support/kubeadm-bed';
 import { agreed, CheckRow, parity, parseKubeadm } from '../support/kubeadm-expiration';
 import { Workspace } from '../support/terraform';
 
@@ -17,13 +17,7 @@ import { Workspace } from '../support/terraform';
 // --preset kubeadm` agree on every certificate before and after.
 jest.setTimeout(15 * 60 * 1000);
 
-const env = loadTestbedEnv();
-if (!env.TESTBED_KUBEADM_NODE_ROOT) {
-  throw new Error('the test bed has no kubeadm cluster: start it with scripts/testbed/testbed up --kubeadm');
-}
-const root = env.TESTBED_KUBEADM_NODE_ROOT;
-const certDir = path.join(root, 'etc/kubernetes/pki');
-const kubernetesDir = path.join(root, 'etc/kubernetes');
+const { env, root, certDir, kubernetesDir } = kubeadmBed();
 const sshDir = path.dirname(env.TESTBED_KUBEADM_SSH_KEY);
 
 /** What `kubeadm certs renew all` renews on this node (external etcd: no etcd certificates). */
@@ -64,18 +58,6 @@ function snapshot(): Record<Name, { sha256: string; notAfter: number; serial: st
 function containers(): Record<string, string> {
   const dir = path.join(root, 'run/testbed-static-pods');
   return Object.fromEntries(fs.readdirSync(dir).map((n) => [n, fs.readFileSync(path.join(dir, n), 'utf8').split(' ')[0]]));
-}
-
-function served(): Promise<X509Certificate> {
-  const u = new URL(env.TESTBED_KUBEADM_APISERVER);
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false, servername: 'localhost' }, () => {
-      const raw = s.getPeerCertificate().raw;
-      s.end();
-      resolve(new X509Certificate(raw));
-    });
-    s.on('error', reject);
-  });
 }
 
 async function agreeWithKubeadm(): Promise<ReturnType<typeof parseKubeadm>> {
@@ -172,7 +154,7 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
       expect({ pod, restarted: now[pod] !== undefined && now[pod] !== running[pod] }).toEqual({ pod, restarted: true });
     }
-    expect((await served()).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
+    expect((await servedCertificate(env.TESTBED_KUBEADM_APISERVER)).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
     expect(ws.plan(stack).changes).toEqual([]);
     expectNoKeyAnywhere();
   });
@@ -224,7 +206,7 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     // its leader lease while the API server is down, as the real one does).
     expect(r.stdout.match(/restarted [a-z-]+/g)).toEqual(['restarted kube-apiserver']);
     expect(containers()['kube-apiserver']).not.toBe(running['kube-apiserver']);
-    expect((await served()).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
+    expect((await servedCertificate(env.TESTBED_KUBEADM_APISERVER)).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
     expect(ws.plan(stack).changes).toEqual([]);
   });
 
@@ -245,7 +227,7 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     expect(again.stdout).toContain('kube-apiserver.yaml was left in');
     expect({ held: fs.existsSync(held), running: fs.existsSync(manifest) }).toEqual({ held: false, running: true });
     expect(again.stdout.match(/restarted [a-z-]+/g)).toEqual(['restarted kube-apiserver']);
-    expect((await served()).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
+    expect((await servedCertificate(env.TESTBED_KUBEADM_APISERVER)).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
     expect(ws.plan(stack).changes).toEqual([]);
     expectNoKeyAnywhere();
   });
