@@ -8,7 +8,7 @@ import { isIssuedBy } from '../pki/chain';
 import { KUBEADM_CA_PHASES, KubeadmCaPhase, StepTarget } from '../steps/spec';
 import { ClusterStep, StepBaseProps } from './cluster-step';
 import { RotationPropError, shellQuote, terraformLiteral } from './common';
-import { KUBEADM_KUBECONFIGS, KUBEADM_SERVER_LEAVES, kubeadmNodeScript } from './kubeadm-node-script';
+import { KUBEADM_CA_DONE, KUBEADM_KUBECONFIGS, KUBEADM_SERVER_LEAVES, kubeadmNodeScript } from './kubeadm-node-script';
 
 export type { KubeadmCaPhase } from '../steps/spec';
 
@@ -303,6 +303,7 @@ export class KubeadmCaRotation extends Construct {
     });
 
     let previous: ITerraformDependable = this.gate.resource;
+    const marks: { n: KubeadmNode; step: DataResource; kubernetesDir: string }[] = [];
     for (const { n, role, prop } of all) {
       const files = upload(n.name, role);
       const certDir = n.certDir === undefined ? defaultCertDir : absolute(`${prop}.certDir`, n.certDir, "give kubeadm's certificatesDir on this node");
@@ -346,16 +347,48 @@ export class KubeadmCaRotation extends Construct {
           { type: 'remote-exec', inline: [terraformLiteral(`rm -rf ${shellQuote(staging)} && mkdir -p ${shellQuote(staging)} && chmod 700 ${shellQuote(staging)}`)] },
           ...files.map((f) => ({ type: 'file' as const, source: terraformLiteral(f.file), destination: terraformLiteral(path.posix.join(staging, f.name)) })),
           { type: 'file' as const, content: terraformLiteral(script), destination: terraformLiteral(path.posix.join(staging, 'run.sh')) },
-          { type: 'remote-exec', inline: [terraformLiteral(`bash ${shellQuote(path.posix.join(staging, 'run.sh'))}`)] },
+          // The mark is filled in by Terraform at apply: the digest of this step's triggers.
+          { type: 'remote-exec', inline: [`${terraformLiteral(`bash ${shellQuote(path.posix.join(staging, 'run.sh'))}`)} '\${sha256(jsonencode(self.triggers_replace))}'`] },
         ],
       });
       this.nodeSteps.push(step);
       previous = step;
+      marks.push({ n, step, kubernetesDir });
+    }
+
+    // Terraform can record a node step as done while its script still runs (its state is saved when another
+    // resource changes): an apply stopped then would leave the phase half done on that node behind an empty plan.
+    // Each node's check, created after every node step, finds the mark the script writes last, or fails the apply
+    // with the command that runs the node's step again. Nothing after it (the record of the phase) runs before.
+    const checks: ITerraformDependable[] = [];
+    for (const m of marks) {
+      const address = `terraform_data.${m.step.friendlyUniqueId}`;
+      const done = path.posix.join(m.kubernetesDir, KUBEADM_CA_DONE);
+      checks.push(new DataResource(this, `Check-${m.n.name}`, {
+        dependsOn: [previous],
+        triggersReplace: { step: 'kubeadm-node-check', cluster: target.cluster, node: m.n.name, phase: props.phase, of: m.step.id },
+        connection: {
+          type: 'ssh',
+          host: m.n.host,
+          port: m.n.port ?? 22,
+          user: m.n.user ?? 'root',
+          privateKey: Fn.file(m.n.privateKeyFile),
+          ...(m.n.hostKey ? { hostKey: m.n.hostKey } : {}),
+        },
+        provisioners: [{
+          type: 'remote-exec',
+          inline: [
+            `test "$(cat ${terraformLiteral(shellQuote(done))} 2>/dev/null)" = '\${sha256(jsonencode(${address}.triggers_replace))}' || ` +
+              terraformLiteral(`{ echo ${shellQuote(`cert-rotation kubeadm [${m.n.name}]: FAILED: phase ${props.phase} did not finish on this node: Terraform recorded its step as done while it still ran, and the apply stopped. Run it again: terraform apply -replace=${address}`)} >&2; exit 1; }`),
+            terraformLiteral(`echo ${shellQuote(`cert-rotation kubeadm [${m.n.name}]: phase ${props.phase} finished on this node`)}`),
+          ],
+        }],
+      }));
     }
 
     const rootCa = new ClusterStep(this, 'RootCa', {
       target,
-      dependsOn: [previous],
+      dependsOn: checks,
       spec: { step: 'root-ca', caSha256: trusted, timeoutSeconds: waitSeconds },
     });
     previous = rootCa.resource;

@@ -148,6 +148,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export class KubeadmCertificateRenewal extends Construct {
   /** The per-node steps, in apply order. */
   public readonly steps: NodeCommand[] = [];
+  /** Per node, after every node step: finds that the node's renewal finished, or runs it again. */
+  public readonly checks: NodeCommand[] = [];
   /** The commands per node, in apply order. */
   public readonly plan: KubeadmRenewalNodePlan[] = [];
   /** Months between scheduled renewals, or undefined without `renewBefore`. */
@@ -204,6 +206,7 @@ export class KubeadmCertificateRenewal extends Construct {
     const restarts = RESTART_ORDER.filter((r) => renewed.some((n) => KUBEADM_RENEWABLE[n].restarts === r));
 
     let previous: ITerraformDependable[] | undefined = props.dependsOn;
+    const runs: { node: NodeSsh; lines: string[]; step: NodeCommand; header: number }[] = [];
     nodes.forEach((node, i) => {
       const done = i > 0 ? `nodes ${nodes.slice(0, i).map((n) => n.name).join(', ')} are done` : 'no node was changed before this one';
       const lines = scriptPrelude(node.name);
@@ -217,6 +220,7 @@ export class KubeadmCertificateRenewal extends Construct {
         ...STATIC_POD_UNHOLD,
         ...STATIC_POD_RESTART,
       );
+      const header = lines.length;
       const files = renewed.map((name) => ({ name, ...KUBEADM_RENEWABLE[name], path: `$${KUBEADM_RENEWABLE[name].dir === 'pki' ? 'D' : 'K'}/${KUBEADM_RENEWABLE[name].file}` }));
       lines.push('cr_unhold');
       files.forEach((f, j) => lines.push(`cr_before_${j}=$(cr_sum "${f.path}")`));
@@ -257,10 +261,15 @@ export class KubeadmCertificateRenewal extends Construct {
           `cr_wait "API server at $cr_api serves $D/apiserver.crt" "$WAIT" "served=\\$(echo | openssl s_client -connect $cr_api 2>/dev/null | $cr_fp) && [ -n \\"\\$served\\" ] && [ \\"\\$served\\" = \\"\\$($cr_fp -in '$D/apiserver.crt')\\" ]"`,
         );
       }
-      lines.push('echo "cert-rotation: node $CR_NODE: done"');
+      lines.push(
+        // What the node's check step (below) looks for: this run finished.
+        'mkdir -p "$K/cert-rotation-state" && printf "%s\\n" "$CR_MARK" >"$K/cert-rotation-state/kubeadm-renewal.done"',
+        'echo "cert-rotation: node $CR_NODE: done"',
+      );
       const step = new NodeCommand(this, `node-${node.name}`, {
         node,
         script: lines,
+        applyTimeLines: [`CR_MARK='\${sha256(jsonencode(self.triggers_replace))}'`],
         triggers: { ...triggers, node: node.name },
         describe: { node: node.name, order: i + 1, commands, ...(this.periodMonths ? { schedule: `renewed again at the first plan of every ${this.periodMonths}-month period` } : {}) },
         dependsOn: previous,
@@ -268,7 +277,29 @@ export class KubeadmCertificateRenewal extends Construct {
       this.steps.push(step);
       this.plan.push({ node: node.name, commands });
       previous = [step.resource];
+      runs.push({ node, lines, step, header });
     });
+
+    // Terraform can record a step as done while its script still runs (its state is saved when another resource
+    // changes); an apply killed then leaves a node half renewed behind an empty plan. Each node's check, created
+    // after every node step, finds the mark of this run on the node, or runs the renewal there again.
+    const afterAll = previous;
+    for (const { node, lines, step, header } of runs) {
+      const check = new NodeCommand(this, `check-${node.name}`, {
+        node,
+        script: [
+          ...lines.slice(0, header),
+          'if [ "$(cat "$K/cert-rotation-state/kubeadm-renewal.done" 2>/dev/null)" = "$CR_MARK" ]; then echo "cert-rotation: node $CR_NODE: the renewal finished"; exit 0; fi',
+          'echo "cert-rotation: node $CR_NODE: the renewal did not finish (an apply stopped while it ran): running it again"',
+          ...lines.slice(header),
+        ],
+        applyTimeLines: [`CR_MARK='\${sha256(jsonencode(${step.resource.fqn}.triggers_replace))}'`],
+        triggers: { ...triggers, node: node.name, check: true },
+        describe: { node: node.name, commands: [`check: the renewal on ${node.name} finished; if not (an apply stopped while it ran), run it again`] },
+        dependsOn: afterAll,
+      });
+      this.checks.push(check);
+    }
   }
 }
 

@@ -66,6 +66,8 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
     '#!/bin/bash',
     `# cert-rotation: kubeadm CA rotation, phase ${o.phase}, node ${o.node}. Written by KubeadmCaRotation; holds no key.`,
     'set -euo pipefail',
+    '# $1: the mark of this run (a digest of the step\'s triggers), written when the phase is done on this node.',
+    'CR_MARK=${1:-}',
     `NODE=${q(o.node)} S=${q(o.staging)} D=${q(o.certDir)} K=${q(o.kubernetesDir)}`,
     'M="$K/manifests" HOLD="$K/cert-rotation-held-manifests"',
     `WAIT=${o.waitSeconds}`,
@@ -168,6 +170,7 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
       `kubeconfig kubelet.conf${leaves ? ` ${q(`kubelet-${o.node}`)}` : ''}`,
       '# The kubelet reads kubelet.conf and its clientCAFile (ca.crt) at start.',
       'systemctl restart kubelet',
+      ...MARK_DONE,
       `log "phase ${o.phase}: done"`,
     );
     return lines.join('\n') + '\n';
@@ -215,10 +218,17 @@ export function kubeadmNodeScript(o: NodeScriptOptions): string {
     ...(o.phase === 'drop-old' ? [`rm -f "$D/ca-new.crt" "$D/ca-new.key"${o.frontProxy ? ' "$D/front-proxy-ca-new.crt" "$D/front-proxy-ca-new.key"' : ''}`] : []),
     '# The kubelet reads kubelet.conf and its clientCAFile (ca.crt) at start.',
     'systemctl restart kubelet',
+    ...MARK_DONE,
     `log "phase ${o.phase}: done"`,
   );
   return lines.join('\n') + '\n';
 }
+
+/** Where a node keeps the mark of the last phase run that finished on it. */
+export const KUBEADM_CA_DONE = 'cert-rotation-state/kubeadm-ca.done';
+
+/** The last thing a phase does on a node: the mark its check step looks for. */
+const MARK_DONE = [`if [ -n "$CR_MARK" ]; then mkdir -p "$K/${KUBEADM_CA_DONE.split('/')[0]}" && printf '%s\\n' "$CR_MARK" >"$K/${KUBEADM_CA_DONE}"; fi`];
 
 /**
  * Puts back a static Pod manifest an interrupted run left in `$HOLD` (the apply

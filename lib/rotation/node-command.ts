@@ -98,6 +98,13 @@ export interface NodeCommandProps {
    * @default []
    */
   readonly dependsOn?: ITerraformDependable[];
+  /**
+   * Lines put right after the script's first line as they are, for Terraform
+   * to fill in at apply (`${self.triggers_replace…}`); the script's own lines
+   * are escaped.
+   * @default []
+   */
+  readonly applyTimeLines?: string[];
 }
 
 /** One script run on one machine over SSH, re-run only when `triggers` change. */
@@ -121,7 +128,7 @@ export class NodeCommand extends Construct {
         agent: n.agent ? 'true' : 'false',
         ...(n.hostKey ? { hostKey: n.hostKey.trim() } : {}),
       },
-      provisioners: [{ type: 'remote-exec', inline: props.script.map(terraformLiteral) }],
+      provisioners: [{ type: 'remote-exec', inline: [...props.script.slice(0, 1).map(terraformLiteral), ...(props.applyTimeLines ?? []), ...props.script.slice(1).map(terraformLiteral)] }],
     });
   }
 }

@@ -121,6 +121,8 @@ export function describeStep(p: Record<string, unknown>, before?: Record<string,
         `next phase: ${p.next ? `'${p.next}'` : 'none, the rotation is done'}`
       );
     }
+    case 'kubeadm-node-check':
+      return `kubeadm CA rotation [${cluster}] phase '${p.phase}' on node ${p.node}: check that the node's step finished (the mark its script writes last); if not, fail before the phase is recorded, naming the -replace that finishes it`;
     case 'root-ca':
       return `cert-rotation step root-ca [${cluster}]: wait up to ${Number(p.timeoutSeconds ?? 0)} s until every kube-root-ca.crt holds exactly CA ${Array.isArray(p.caSha256) ? p.caSha256.map(short).join(' + ') : '?'}`;
     case 'cluster-info':

@@ -53,6 +53,7 @@ function stepOf(rc: ResourceChangeJson, resource: ConfigResourceJson, p: Provisi
       const node = valueAt(rc.change.after, ['triggers_replace']) as Record<string, unknown> | undefined;
       if (Array.isArray(inline) && inline.every((l) => typeof l === 'string')) {
         // A kubeadm rotation's node step: what its script does, from its triggers, before the commands.
+        if (node && typeof node === 'object' && node.step === 'kubeadm-node-check') return { provisioner: p.type, lines: [describeStep(node)], where };
         const what = node && typeof node === 'object' && node.step === 'kubeadm-node' && /run\.sh/.test(String(inline)) ? [describeStep(node)] : [];
         // A node step of the RKE2, RKE and Rancher container rotations: its commands, waits and checks as
         // its `input` lists them (the script around them is error handling), not the script itself.

@@ -277,6 +277,22 @@ describe('KubeadmCaRotation on a kubeadm control plane', () => {
     expectNoKeys();
   });
 
+  test("a node step Terraform recorded as done without the node's mark: its check fails the apply before the phase is recorded, naming the -replace that finishes it", () => {
+    const done = path.join(kubernetesDir, 'cert-rotation-state/kubeadm-ca.done');
+    const mark = fs.readFileSync(done, 'utf8');
+    fs.rmSync(done);
+    const steps = JSON.parse(fs.readFileSync(path.join(ws.stackDir(stack), 'cdk.tf.json'), 'utf8')).resource.terraform_data;
+    const find = (step: string) => Object.keys(steps).find((k) => steps[k].triggers_replace.step === step && steps[k].triggers_replace.node === nodeName)!;
+    const check = find('kubeadm-node-check');
+    const node = find('kubeadm-node');
+    const r = ws.apply(stack, [1], [`-replace=terraform_data.${check}`]);
+    expect(r.stdout + r.stderr).toContain(`phase trust-both did not finish on this node: Terraform recorded its step as done while it still ran, and the apply stopped. Run it again: terraform apply -replace=terraform_data.${node}`);
+    // Running the node's step again (what the message says) finishes the phase there and writes the mark again.
+    ws.apply(stack, [0], [`-replace=terraform_data.${node}`]);
+    expect(fs.readFileSync(done, 'utf8')).toBe(mark); // the digest of the same triggers
+    expect(ws.plan(stack).changes).toEqual([]);
+  });
+
   test('switch: the API server presents a certificate from the new CA, the old client certificate still works, pods replaced', async () => {
     const before = podUids(kubeconfigs.new);
     synth('switch', kubeconfigs.new);

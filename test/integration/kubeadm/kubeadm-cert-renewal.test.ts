@@ -175,8 +175,12 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     const lastMonth = monthStart(start + months - 1).replace('-01T', '-28T');
     expect(ws.plan(stack, { TF_VAR_cert_rotation_now: lastMonth }).changes).toEqual([]);
     const next = ws.plan(stack, { TF_VAR_cert_rotation_now: monthStart(start + months) });
-    expect(next.changes.map((c) => [c.address, c.actions])).toEqual([[expect.stringContaining('terraform_data.'), ['delete', 'create']]]);
-    expect(next.changes[0].after.triggers_replace.renewalPeriod).toBe(monthStart(start + months).slice(0, 7));
+    // The node's step and its check, both replaced.
+    expect(next.changes.map((c) => [c.address, c.actions])).toEqual([
+      [expect.stringMatching(/^terraform_data\.renew_check-/), ['delete', 'create']],
+      [expect.stringMatching(/^terraform_data\.renew_node-/), ['delete', 'create']],
+    ]);
+    expect(next.changes[1].after.triggers_replace.renewalPeriod).toBe(monthStart(start + months).slice(0, 7));
     // And a what-if time that is not a time is refused by the variable's validation.
     const tfEnv: NodeJS.ProcessEnv = { ...testbedProcessEnv(), TF_VAR_cert_rotation_now: 'next tuesday' };
     const bad = run(tfEnv.TERRAFORM_BINARY_NAME ?? 'terraform', ['plan', '-input=false', '-no-color'], { cwd: ws.stackDir(stack), env: tfEnv, ok: [1] });
@@ -210,6 +214,28 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     expect(ws.plan(stack).changes).toEqual([]);
   });
 
+  test("a node step Terraform recorded as done without the node's mark (an apply stopped while it ran): the node's check runs the renewal again", async () => {
+    const renewal = synth({ generation: 4, certificates: ['apiserver'] });
+    ws.deploy(stack);
+    const done = path.join(kubernetesDir, 'cert-rotation-state/kubeadm-renewal.done');
+    expect(fs.readFileSync(done, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    // What a stopped apply leaves when Terraform saved the step early: the step in the state, no mark on the node.
+    fs.rmSync(done);
+    const before = snapshot();
+    const check = `terraform_data.${renewal.checks[0].resource.friendlyUniqueId}`;
+    const r = ws.apply(stack, [0], [`-replace=${check}`]);
+    expect(r.stdout).toContain('the renewal did not finish (an apply stopped while it ran): running it again');
+    expect(r.stdout.match(/restarted [a-z-]+/g)).toEqual(['restarted kube-apiserver']);
+    expect(snapshot().apiserver.sha256).not.toBe(before.apiserver.sha256);
+    expect(fs.existsSync(done)).toBe(true);
+    expect((await servedCertificate(env.TESTBED_KUBEADM_APISERVER)).fingerprint256).toBe(certificateOf(FILES.apiserver).fingerprint256);
+    // With the mark in place, the check finds the renewal finished and renews nothing.
+    const again = ws.apply(stack, [0], [`-replace=${check}`]);
+    expect(again.stdout).toContain('the renewal finished');
+    expect(again.stdout).not.toContain('restarted kube-apiserver');
+    expect(ws.plan(stack).changes).toEqual([]);
+  });
+
   test('a run killed while the API server is stopped for its restart: the next deploy puts its manifest back, renews and restarts', async () => {
     const held = path.join(kubernetesDir, 'cert-rotation-held-manifests', 'kube-apiserver.yaml');
     const manifest = path.join(kubernetesDir, 'manifests', 'kube-apiserver.yaml');
@@ -221,7 +247,10 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     run('pkill', ['-KILL', '-f', '^/bin/sh /tmp/terraform_[0-9]+\\.sh'], { ok: [0, 1] });
     await deploying; // cdktf deploy may exit 0 when its engine is killed: the plan after it is the guard
     expect({ held: fs.existsSync(held), running: fs.existsSync(manifest) }).toEqual({ held: true, running: false });
-    expect(ws.plan(stack).changes.map((c) => c.actions)).toEqual([['create']]);
+    expect(ws.plan(stack).changes.map((c) => [c.address.replace(/_[^_]+$/, ''), c.actions])).toEqual([
+      [`terraform_data.renew_check-${env.TESTBED_KUBEADM_NODE}`, ['create']],
+      [`terraform_data.renew_node-${env.TESTBED_KUBEADM_NODE}`, ['create']],
+    ]);
 
     const again = ws.deploy(stack);
     expect(again.stdout).toContain('kube-apiserver.yaml was left in');

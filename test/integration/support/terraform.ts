@@ -112,12 +112,12 @@ export class Workspace {
    * `terraform apply -auto-approve` in the stack's directory, without cdktf: for a test of a step's own
    * failure message, which cdktf 0.21 can drop from the end of a failed apply's output (README, "In a pipeline").
    */
-  apply(stack: string, ok = [0]): RunResult {
+  apply(stack: string, ok = [0], args: string[] = []): RunResult {
     const env = testbedProcessEnv();
     const engine = env.TERRAFORM_BINARY_NAME ?? 'terraform';
     const cwd = this.stackDir(stack);
     if (!fs.existsSync(path.join(cwd, '.terraform'))) this.logs.push(run(engine, ['init', '-input=false', '-no-color'], { cwd, env }).stdout);
-    const r = run(engine, ['apply', '-auto-approve', '-input=false', '-no-color'], { cwd, env, ok });
+    const r = run(engine, ['apply', '-auto-approve', '-input=false', '-no-color', ...args], { cwd, env, ok });
     this.logs.push(r.stdout, r.stderr);
     return r;
   }

@@ -66,7 +66,7 @@ describe('KubeadmCaRotation', () => {
         id = r.depends_on?.[0]?.replace(/^terraform_data\./, '');
       }
       expect(steps).toEqual([
-        'kubeadm-phase', 'kubeadm-node', 'root-ca',
+        'kubeadm-phase', 'kubeadm-node', 'kubeadm-node-check', 'root-ca',
         ...(phase === 'drop-old' ? ['extension-auth-prune'] : ['ca-bundles']),
         ...(phase === 'trust-both' ? [] : ['cluster-info']),
         'restart-all', 'kubeadm-phase',
@@ -128,6 +128,21 @@ describe('KubeadmCaRotation', () => {
     expect(script).not.toMatch(/ca\.key|restart kube-apiserver/);
     expect(() => synth({ workers: [{ ...workers[0], name: 'cp-1' }] })).toThrow(/'workers\[0\].name' \("cp-1"\) is listed twice; list each node once, in nodes or in workers/);
     expect(() => synth({ phase: 'switch', workers: [{ ...workers[0], name: 'w-2' }] })).toThrow(/kubelet-w-2.crt"\) cannot be read/);
+  });
+
+  test("each node's check, after every node step and before the rest, finds the mark its step's script wrote last", () => {
+    const { json } = synth({ phase: 'switch', workers: [{ name: 'w-1', host: '10.0.0.21', privateKeyFile: '/abs/id_ed25519', kubernetesDir: '/srv/w-1' }] });
+    const all = resourcesOfType(json, 'terraform_data');
+    const of = (step: string) => all.filter(([, r]) => r.triggers_replace.step === step);
+    const nodes = of('kubeadm-node');
+    const checks = of('kubeadm-node-check');
+    expect(checks.map(([, r]) => [r.triggers_replace.node, r.depends_on])).toEqual([['cp-1', [`terraform_data.${nodes[1][0]}`]], ['w-1', [`terraform_data.${nodes[1][0]}`]]]);
+    expect(of('root-ca')[0][1].depends_on).toEqual(checks.map(([id]) => `terraform_data.${id}`));
+    const run: string = nodes[0][1].provisioner.at(-1)['remote-exec'].inline[0];
+    expect(run).toMatch(/^bash \/etc\/kubernetes\/tmp\/cert-rotation\/run\.sh '\$\{sha256\(jsonencode\(self\.triggers_replace\)\)\}'$/);
+    const [test] = checks[1][1].provisioner[0]['remote-exec'].inline as string[];
+    expect(test).toContain(`test "$(cat /srv/w-1/cert-rotation-state/kubeadm-ca.done 2>/dev/null)" = '\${sha256(jsonencode(terraform_data.${nodes[1][0]}.triggers_replace))}'`);
+    expect(test).toContain(`Run it again: terraform apply -replace=terraform_data.${nodes[1][0]}`);
   });
 
   test('synth is deterministic', () => {

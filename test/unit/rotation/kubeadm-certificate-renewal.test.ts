@@ -12,8 +12,10 @@ function synth(props: Partial<KubeadmCertificateRenewalProps> = {}) {
   const stack = newStack();
   const renewal = new KubeadmCertificateRenewal(stack, 'renew', { nodes: [node('cp-1'), node('cp-2'), node('cp-3')], generation: 1, ...props });
   const json = synthJson(stack) as any;
-  const data = Object.values(json.resource?.terraform_data ?? {}) as any[];
-  return { renewal, json, data, text: Testing.synth(stack) };
+  const all = Object.values(json.resource?.terraform_data ?? {}) as any[];
+  const data = all.filter((d) => !d.triggers_replace.check).sort((a, b) => a.input.order - b.input.order);
+  const checks = all.filter((d) => d.triggers_replace.check);
+  return { renewal, json, data, checks, text: Testing.synth(stack) };
 }
 
 /** The script Terraform runs on a node (the `$${` escapes undone, as Terraform renders them). */
@@ -94,6 +96,32 @@ describe('KubeadmCertificateRenewal', () => {
     expect(text).toContain('if [ -f "$M/etcd.yaml" ]; then cr_restart etcd; fi');
     expect(text).toContain('cr_api=10.0.0.11:6443');
     expect(text).toContain(`can't be renewed`);
+  });
+
+  test("each node's check runs after every node step: it finds the mark the node's step writes last, or runs the renewal again", () => {
+    const { data, checks } = synth({ kubernetesDir: '/srv/k8s' });
+    expect(checks.map((c) => [c.input.node, c.depends_on])).toEqual(['cp-1', 'cp-2', 'cp-3'].map((n) => [n, [expect.stringContaining('node-cp-3')]]));
+    expect(checks[0].triggers_replace).toEqual({ ...data[0].triggers_replace, check: true });
+    const node = data[0].provisioner[0]['remote-exec'].inline;
+    expect(node[1]).toBe("CR_MARK='${sha256(jsonencode(self.triggers_replace))}'");
+    expect(script(data[0])).toContain('printf "%s\\n" "$CR_MARK" >"$K/cert-rotation-state/kubeadm-renewal.done"');
+    const check: string[] = checks[0].provisioner[0]['remote-exec'].inline;
+    expect(check[1]).toMatch(/^CR_MARK='\$\{sha256\(jsonencode\(terraform_data\.renew_node-cp-1_[0-9A-F]+\.triggers_replace\)\)\}'$/);
+    // The guard, run with a mark: the same mark on the node ends the check; another (or none) goes on to renew.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'renew-check-'));
+    try {
+      const k = path.join(dir, 'k8s');
+      const lines = script(checks[0]).split('\n');
+      const upTo = lines.findIndex((l) => l.includes('did not finish'));
+      const guard = ["CR_MARK='abc'", ...lines.slice(2, upTo + 1).map((l) => l.replace(/^D=.* K=\S+/, `D=${k}/pki K=${k}`)), 'echo WOULD-RENEW'].join('\n');
+      const run = () => spawnSync('sh', ['-c', guard], { encoding: 'utf8' }).stdout;
+      expect(run()).toContain('did not finish (an apply stopped while it ran): running it again\nWOULD-RENEW');
+      fs.mkdirSync(path.join(k, 'cert-rotation-state'), { recursive: true });
+      fs.writeFileSync(path.join(k, 'cert-rotation-state/kubeadm-renewal.done'), 'abc\n');
+      expect(run()).toBe('cert-rotation: node cp-1: the renewal finished\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test.each([
