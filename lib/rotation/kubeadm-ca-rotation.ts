@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, DataResource, Fn, ITerraformDependable } from 'cdktf';
+import { App, DataResource, Fn, ITerraformDependable, SSHProvisionerConnection } from 'cdktf';
 import { Construct } from 'constructs';
 import { fieldManagerFor, sha256Hex, trustAnnotations } from '../contract';
 import { CertificateInfo, parseCertificate, parseCertificates } from '../pki/certificate';
@@ -132,6 +132,18 @@ function readKey(prop: string, file: string): Buffer {
     throw new RotationPropError(WHAT, prop, file, `is readable by others (mode ${mode.toString(8).padStart(4, '0')})`, `run chmod 600 ${shellQuote(file)}`);
   }
   return bytes;
+}
+
+/** Terraform's SSH connection to a node; the key is read by Terraform at apply (`file()`). */
+function sshConnection(n: KubeadmNode): SSHProvisionerConnection {
+  return {
+    type: 'ssh',
+    host: n.host,
+    port: n.port ?? 22,
+    user: n.user ?? 'root',
+    privateKey: Fn.file(n.privateKeyFile),
+    ...(n.hostKey ? { hostKey: n.hostKey } : {}),
+  };
 }
 
 /** An old CA (a copy of the nodes' file) and the new one `cert-rotation pki ca` wrote into a directory outside cdktf.out. */
@@ -335,14 +347,7 @@ export class KubeadmCaRotation extends Construct {
           restarts: role === 'worker' ? ['kubelet'] : ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'],
           scriptSha256: sha256Hex(script),
         },
-        connection: {
-          type: 'ssh',
-          host: n.host,
-          port: n.port ?? 22,
-          user: n.user ?? 'root',
-          privateKey: Fn.file(n.privateKeyFile),
-          ...(n.hostKey ? { hostKey: n.hostKey } : {}),
-        },
+        connection: sshConnection(n),
         provisioners: [
           { type: 'remote-exec', inline: [terraformLiteral(`rm -rf ${shellQuote(staging)} && mkdir -p ${shellQuote(staging)} && chmod 700 ${shellQuote(staging)}`)] },
           ...files.map((f) => ({ type: 'file' as const, source: terraformLiteral(f.file), destination: terraformLiteral(path.posix.join(staging, f.name)) })),
@@ -367,14 +372,7 @@ export class KubeadmCaRotation extends Construct {
       checks.push(new DataResource(this, `Check-${m.n.name}`, {
         dependsOn: [previous],
         triggersReplace: { step: 'kubeadm-node-check', cluster: target.cluster, node: m.n.name, phase: props.phase, of: m.step.id },
-        connection: {
-          type: 'ssh',
-          host: m.n.host,
-          port: m.n.port ?? 22,
-          user: m.n.user ?? 'root',
-          privateKey: Fn.file(m.n.privateKeyFile),
-          ...(m.n.hostKey ? { hostKey: m.n.hostKey } : {}),
-        },
+        connection: sshConnection(m.n),
         provisioners: [{
           type: 'remote-exec',
           inline: [
