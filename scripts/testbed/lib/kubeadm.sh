@@ -181,7 +181,9 @@ start_kubeadm_sshd() {
 # clientCAFile, /etc/kubernetes/pki/ca.crt) and kubelet.conf, written by the
 # real `kubeadm init phase kubeconfig kubelet` for the worker's name; the
 # kubelet's certificate store and kubelet.conf naming its link, as the kubelet's
-# TLS bootstrap leaves them; an sshd of its own.
+# TLS bootstrap leaves them (pkg/kubelet/certificate/bootstrap/bootstrap.go
+# writeKubeconfigFromBootstrapping: client-certificate and client-key are the
+# store's kubelet-client-current.pem); an sshd of its own.
 start_kubeadm_worker() {
   local d=$1 wroot cfg
   wroot=$(kubeadm_worker_root)
