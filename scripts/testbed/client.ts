@@ -72,7 +72,9 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
   });
   const status = r.status ?? -1;
   if (!(opts.ok ?? [0]).includes(status)) {
-    throw new Error(`${cmd} ${args.join(' ')} exited ${status} (cwd ${opts.cwd ?? process.cwd()})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    // The lines that say what went wrong come first: CI shows only the head of a failure's message.
+    const cause = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').filter((l) => /error|fail|timed out|refus/i.test(l)).slice(-20);
+    throw new Error(`${cmd} ${args.join(' ')} exited ${status} (cwd ${opts.cwd ?? process.cwd()})\n--- error lines\n${cause.join('\n')}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   }
   return { status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -165,7 +165,7 @@ describe('RancherClusterCertificateRotation on the Rancher model', () => {
     const podsBefore = kubeGet(2, '/api/v1/namespaces/cattle-system/pods').items.map((p: any) => p.metadata.name);
     synth([{
       name: RKE1_ID, distribution: 'rke1', generation: G + 3, caCertificates: true,
-      restartAfter: { kubeconfig: env.KUBECONFIG, context: 'testbed-2', waitSeconds: 120 },
+      restartAfter: { kubeconfig: env.KUBECONFIG, context: 'testbed-2', waitSeconds: 240 },
     }]);
     r = ws.deploy(STACK);
     // THEN it succeeds and the block is gone
