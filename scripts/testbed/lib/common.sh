@@ -31,9 +31,15 @@ run_step() {
   log "$name done in $(($(date +%s) - start))s"
 }
 
-# free_port: an unused TCP port on 127.0.0.1.
+# free_port: an unused TCP port on 127.0.0.1, below the kernel's ephemeral
+# range and never handed out twice by this test bed (clusters start in
+# parallel, so the record is locked); see free-port.js for why.
 free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'
+  mkdir -p "$TESTBED_DIR"
+  (
+    flock 9
+    node "$TESTBED_SRC/lib/free-port.js" "$TESTBED_DIR/ports.given"
+  ) 9>"$TESTBED_DIR/ports.lock"
 }
 
 # version_ge A B: true when version A >= B (dotted, leading v ignored).
