@@ -16,12 +16,27 @@ npm run build >/dev/null
 results=$(mktemp -d)
 summary() {
   node -e '
-    const fs = require("fs"); let p = 0, f = 0;
+    // Ends with every failure in a few lines (CI shows only part of the log: its end must say
+    // which tests failed and why): the error lines of each failure message first, then its head.
+    const fs = require("fs"); let p = 0, f = 0; const failures = [];
+    const plain = (t) => t.replace(/\u001b\[[0-9;]*m/g, "");
+    const gist = (msg) => {
+      const lines = plain(msg).split("\n").map((l) => l.trimEnd()).filter((l) => l.trim());
+      const errors = lines.filter((l) => /error|fail|timed? ?out|refus|expect|received|exceeded/i.test(l)).slice(-8);
+      return [...errors, ...lines.filter((l) => !errors.includes(l)).slice(0, 2)].map((l) => "    " + l.slice(0, 240));
+    };
     for (const file of process.argv.slice(1)) {
       if (!fs.existsSync(file)) continue;
       const r = JSON.parse(fs.readFileSync(file, "utf8"));
       p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites;
+      for (const suite of r.testResults) {
+        const where = suite.name.replace(process.cwd() + "/", "");
+        const failed = suite.assertionResults.filter((a) => a.status === "failed");
+        if (failed.length === 0 && suite.status === "failed") failures.push(`FAIL ${where}`, ...gist(suite.message || ""));
+        for (const a of failed) failures.push(`FAIL ${where} > ${a.fullName}`, ...gist(a.failureMessages.join("\n")));
+      }
     }
+    if (failures.length) console.log("\nfailures, in short (the full messages are above):\n" + failures.join("\n"));
     console.log(`\ntests: ${p} passed, ${f} failed`);
   ' "$results/unit.json" "$results/integration.json" "$results/kubeadm.json" "$results/opentofu.json"
 }
