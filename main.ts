@@ -1,15 +1,13 @@
 // The cdktf app: configuration file -> stacks -> cdk.tf.json.
 //   CERT_ROTATION_CONFIG  path of the configuration file (default: cert-rotation.yaml)
 //   CERT_ROTATION_NOW     ISO time certificates are checked against (default: now)
-//   CERT_ROTATION_STACK   stack name (default: rancher)
+//   CERT_ROTATION_STACK   stack name (default: rancher); with fleet.stacks per-cluster or groups,
+//                         the downstream clusters' stacks are <name>-<cluster> or <name>-group-<group>
 import { App } from 'cdktf';
 import { ConfigError } from './lib/config/config-error';
 import { loadConfig } from './lib/config/load-config';
-import { guardLocalState } from './lib/local-state';
-import { addRotationWarning } from './lib/rotation/common';
 import { runEngineVersionChecksOnce } from './stacks/engine-version';
-import { RancherStack } from './stacks/rancher-stack';
-import { addStateBackend } from './stacks/state-backend';
+import { addRotationStacks } from './stacks/app-stacks';
 
 /**
  * With TF_LOG (or TF_LOG_PROVIDER) at DEBUG or TRACE, the Kubernetes provider
@@ -41,18 +39,7 @@ function main(): void {
   runEngineVersionChecksOnce();
   const app = new App();
   const stackName = process.env.CERT_ROTATION_STACK ?? 'rancher';
-  const stack = new RancherStack(app, stackName, config);
-  // `backend:` in the file; by default local state, terraform.<stack>.tfstate in this directory.
-  const localState = addStateBackend(stack, config.backend, process.cwd());
-  if (localState) {
-    // A local state torn by a killed run is put back before Terraform reads it (lib/local-state.ts).
-    // Remote backends write and lock the state themselves.
-    const state = guardLocalState(localState);
-    if (state.message) {
-      process.stderr.write(`cert-rotation: ${state.message}\n`);
-      addRotationWarning(stack, state.action === 'restored' ? 'stateRestored' : 'stateSetAside', state.message);
-    }
-  }
+  addRotationStacks(app, stackName, config, process.cwd());
   app.synth();
 }
 

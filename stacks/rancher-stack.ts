@@ -9,6 +9,7 @@ import { RancherRelease } from '../lib/rotation/rancher-helm-values';
 import { RancherServerRotation } from '../lib/rotation/rancher-server-rotation';
 import { Rke2CertificateRotation } from '../lib/rotation/rke2-certificate-rotation';
 import { RkeCertificateRotation } from '../lib/rotation/rke-certificate-rotation';
+import { downstreamCluster } from './fleet';
 import { constrainProvider } from './providers';
 
 /** Where each construct prop comes from in the configuration file, for errors. */
@@ -38,8 +39,10 @@ const CONFIG_FIELD_OF_PROP: Record<string, string> = {
 
 /**
  * Rancher server certificate rotation with the restarts Rancher's
- * documentation lists: one stack holding the Rancher server cluster and every
- * downstream cluster, each reached through its own provider alias.
+ * documentation lists: one stack holding the Rancher server cluster's steps
+ * and every downstream cluster's, or, with `fleet.stacks` per-cluster or
+ * groups, the server's steps only (the downstream clusters' are in
+ * {@link RancherDownstreamStack}s).
  *
  * A construct that rejects a value throws a {@link ConfigError} naming the
  * configuration file and the field the value came from.
@@ -55,8 +58,12 @@ export class RancherStack extends TerraformStack {
   readonly rke?: RkeCertificateRotation;
   readonly rancherContainer?: RancherContainerCertificateRotation;
 
+  /** Whether the downstream clusters' steps are in stacks of their own (`fleet.stacks` per-cluster or groups). */
+  private readonly splitDownstream: boolean;
+
   constructor(scope: Construct, id: string, config: RotationConfig) {
     super(scope, id);
+    this.splitDownstream = (config.fleet?.stacks ?? 'one') !== 'one';
     let section = 'rancher';
     try {
       if (config.rancher) this.rotation = this.build(config, config.rancher);
@@ -142,15 +149,7 @@ export class RancherStack extends TerraformStack {
       ingressSecretName: r.ingressSecretName,
       gate: r.gate,
       agentWaitSeconds: r.agentWaitSeconds,
-      downstream: config.downstream.map((d) => ({
-        name: d.name,
-        kubeconfig: d.kubeconfig,
-        context: d.context,
-        distribution: d.distribution,
-        agents: d.agents,
-        clusterId: d.clusterId,
-        fleetCluster: d.fleetCluster,
-      })),
+      downstream: this.splitDownstream ? [] : config.downstream.map(downstreamCluster),
       restartWorkloads: r.restartWorkloads ? [...r.restartWorkloads] : undefined,
     });
   }

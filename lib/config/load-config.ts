@@ -27,7 +27,19 @@ export interface ResolvedDownstream extends ResolvedCluster {
   readonly clusterId?: string;
   /** The cluster in Fleet (`name` or `workspace/name`), force-updated after a CA change. */
   readonly fleetCluster?: string;
+  /** The stack this cluster's steps go into with `fleet.stacks: groups`. */
+  readonly group?: string;
 }
+
+/**
+ * How the downstream clusters are split into stacks (`fleet.stacks`): `one`
+ * stack with the server's steps and every cluster's; `per-cluster`, a stack
+ * per downstream cluster; `groups`, a stack per `downstream[].group`. Split
+ * stacks each start with the server's gate, read only, so that one cluster's
+ * failure stops only its own stack (see README, "Fleets").
+ */
+export type FleetStacks = 'one' | 'per-cluster' | 'groups';
+export const FLEET_STACKS: readonly FleetStacks[] = ['one', 'per-cluster', 'groups'];
 
 export interface ResolvedRelease {
   readonly mode: 'managed' | 'external';
@@ -107,6 +119,8 @@ export interface RotationConfig {
     readonly agentWaitSeconds?: number;
   };
   readonly downstream: ResolvedDownstream[];
+  /** How the downstream clusters are split into stacks (`fleet:`). @default { stacks: 'one' } */
+  readonly fleet?: { readonly stacks: FleetStacks };
 }
 
 export interface LoadConfigOptions {
@@ -145,14 +159,19 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     throw new ConfigError(abs, '(file)', `cannot be read as configuration: ${(e as Error).message.split('\n')[0]}`, 'write the values out instead of repeating YAML aliases (*name)');
   }
   const v = new Validator(abs);
-  const root = v.object(content, '', ['rancher', 'downstream', 'nodes', 'rke2', 'rke', 'rancherContainer', 'backend']);
+  const root = v.object(content, '', ['rancher', 'downstream', 'nodes', 'rke2', 'rke', 'rancherContainer', 'backend', 'fleet']);
   const nodeRotations = loadNodeRotations(v, root);
   if (root.rancher === undefined && (root.downstream !== undefined || Object.keys(nodeRotations).length === 0)) {
     throw new ConfigError(abs, 'rancher', 'is missing', root.downstream !== undefined
       ? 'add the rancher section: downstream clusters follow the Rancher server certificate (see README, "Configuration")'
       : 'add what to rotate: a rancher, rke2, rke or rancherContainer section (see README, "Configuration")');
   }
-  if (root.rancher === undefined) return { file: abs, backend: loadBackend(v, root.backend), downstream: [], ...nodeRotations };
+  if (root.rancher === undefined) {
+    if (root.fleet !== undefined) {
+      throw new ConfigError(abs, 'fleet', 'splits downstream clusters into stacks, and this file has no rancher section', 'remove fleet, or add the rancher and downstream sections it splits');
+    }
+    return { file: abs, backend: loadBackend(v, root.backend), downstream: [], ...nodeRotations };
+  }
 
   const r = v.object(root.rancher, 'rancher', [
     'kubeconfig', 'context', 'hostname', 'certificate', 'renewBefore', 'privateCa', 'release', 'restartWorkloads',
@@ -246,7 +265,7 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     const seen = new Set<string>();
     root.downstream.forEach((d: unknown, i: number) => {
       const f = `downstream[${i}]`;
-      const o = v.object(d, f, ['name', 'kubeconfig', 'context', 'distribution', 'agents', 'clusterId', 'fleetCluster']);
+      const o = v.object(d, f, ['name', 'kubeconfig', 'context', 'distribution', 'agents', 'clusterId', 'fleetCluster', 'group']);
       const name = v.checked(v.string(o.name, `${f}.name`), `${f}.name`, clusterName);
       if (seen.has(name)) {
         throw new ConfigError(abs, `${f}.name`, `'${name}' names another downstream cluster too`, 'give every downstream cluster its own name');
@@ -278,8 +297,10 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
           'copy it from kubectl get clusters.fleet.cattle.io -n fleet-default on the Rancher server cluster',
         );
       }
+      const group = o.group === undefined ? undefined : v.checked(v.string(v.notNumber(o.group, `${f}.group`), `${f}.group`), `${f}.group`, clusterName);
       downstream.push({
         name,
+        ...(group !== undefined ? { group } : {}),
         kubeconfig: v.existingFile(o.kubeconfig, `${f}.kubeconfig`),
         context: v.optionalString(o.context, `${f}.context`),
         distribution,
@@ -292,9 +313,12 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
 
   const kubeconfig = v.existingFile(r.kubeconfig, 'rancher.kubeconfig');
   const context = v.optionalString(r.context, 'rancher.context');
+  const backend = loadBackend(v, root.backend, { kubeconfig, context });
+  const fleet = loadFleet(v, root.fleet, downstream, backend);
   return {
     file: abs,
-    backend: loadBackend(v, root.backend, { kubeconfig, context }),
+    backend,
+    ...(fleet ? { fleet } : {}),
     ...nodeRotations,
     rancher: {
       name: 'rancher',
@@ -314,6 +338,25 @@ export function loadConfig(file: string, options: LoadConfigOptions): RotationCo
     },
     downstream,
   };
+}
+
+/** `fleet:`: how the downstream clusters are split into stacks. */
+function loadFleet(v: Validator, value: unknown, downstream: ResolvedDownstream[], backend: ResolvedBackend | undefined): RotationConfig['fleet'] {
+  if (value === undefined) return undefined;
+  const o = v.object(value, 'fleet', ['stacks']);
+  const stacks = (o.stacks === undefined ? 'one' : v.oneOf(o.stacks, 'fleet.stacks', [...FLEET_STACKS])) as FleetStacks;
+  if (stacks === 'groups') {
+    const i = downstream.findIndex((d) => d.group === undefined);
+    if (i >= 0) {
+      throw new ConfigError(v.file, `downstream[${i}].group`, "is missing: with fleet.stacks 'groups' every downstream cluster names the stack it goes into",
+        "give it a group (e.g. 'staging', 'prod-eu'), or use fleet.stacks 'per-cluster'");
+    }
+  }
+  if (stacks !== 'one' && backend !== undefined && (backend.type === 's3' || backend.type === 'remote')) {
+    throw new ConfigError(v.file, 'fleet.stacks', `'${stacks}' needs a state per stack, which the ${backend.type} backend's options here name only once`,
+      "use backend type local, kubernetes or pg (each stack gets its own state there), or fleet.stacks 'one'");
+  }
+  return { stacks };
 }
 
 /** Rotation numbers: whole numbers ≥ 1, raised by the user to rotate again. */

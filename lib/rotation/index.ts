@@ -14,6 +14,7 @@ export * from './fleet-force-update';
 export * from './rancher-cluster-certificate-rotation';
 export * from './rollout-restart';
 export * from './rancher-server-rotation';
+export * from './rancher-downstream-trust';
 export * from './node-command';
 export * from './rke2-certificate-rotation';
 export * from './rke-certificate-rotation';

@@ -6,7 +6,7 @@ import { Distribution, DISTRIBUTIONS, rancherAgents } from '../rancher-agents';
 import { DEFAULTS, defaultPrivateCa, dnsSubdomain, rancherHostname } from '../rules';
 import { AgentCaChecksum } from './agent-ca-checksum';
 import { FleetForceUpdate } from './fleet-force-update';
-import { CacertsGate } from './cacerts-gate';
+import { CacertsGate, CacertsGateProps } from './cacerts-gate';
 import type { StepEnvelope } from '../steps/spec';
 import { ClusterStep, StepTarget } from './cluster-step';
 import { addRotationWarning, checkProp, RotationPropError } from './common';
@@ -153,6 +153,8 @@ export class RancherServerRotation extends Construct {
   public readonly caChecksum?: string;
   /** The content hash on Rancher's pod template: changes exactly when the CA (or public/private) changes. */
   public readonly trustHash: string;
+  /** What downstream clusters' steps take from this rotation, here or in another stack ({@link RancherDownstreamTrust}). */
+  public readonly trust: ServerTrust;
 
   constructor(scope: Construct, id: string, props: RancherServerRotationProps) {
     super(scope, id);
@@ -195,25 +197,7 @@ export class RancherServerRotation extends Construct {
     const ingressSecretName = props.ingressSecretName ?? DEFAULTS.ingressSecretName;
     checkProp(what, 'ingressSecretName', ingressSecretName, dnsSubdomain);
     const downstream = props.downstream ?? [];
-    const seen = new Set<string>();
-    for (const cluster of downstream) {
-      if (typeof cluster.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(cluster.name)) {
-        throw new RotationPropError(
-          what,
-          'downstream[].name',
-          cluster.name,
-          "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
-          "use the cluster's name in Rancher",
-        );
-      }
-      if (seen.has(cluster.name) || cluster.name === 'server') {
-        throw new RotationPropError(what, 'downstream[].name', cluster.name, cluster.name === 'server' ? 'is the name of the Rancher server cluster' : 'is listed twice', 'give each downstream cluster once, under its name in Rancher');
-      }
-      if (!(DISTRIBUTIONS as readonly string[]).includes(cluster.distribution)) {
-        throw new RotationPropError(what, 'downstream[].distribution', cluster.distribution, `is not one of ${DISTRIBUTIONS.join(', ')}`, 'say how the cluster was made; it decides which Rancher agents run there');
-      }
-      seen.add(cluster.name);
-    }
+    checkDownstream(what, downstream);
     const server: StepTarget = { cluster: 'server', kubeconfig: props.server.kubeconfig, ...(props.server.context !== undefined ? { context: props.server.context } : {}) };
 
     // The chart reads its Secrets from the release's namespace and names the Deployment after the release.
@@ -265,7 +249,7 @@ export class RancherServerRotation extends Construct {
     });
 
     // 5. The gate.
-    this.gate = new CacertsGate(this, 'Gate', {
+    const gateProps: CacertsGateProps = {
       hostname: props.hostname,
       checksum: this.caChecksum ?? '',
       trustPem: this.privateCa ? bundle?.pem : undefined,
@@ -274,62 +258,24 @@ export class RancherServerRotation extends Construct {
       timeoutSeconds: props.gate?.timeoutSeconds,
       deployment,
       target: server,
-      dependsOn: [...last, this.rancherRestart.resource],
-    });
+    };
+    this.gate = new CacertsGate(this, 'Gate', { ...gateProps, dependsOn: [...last, this.rancherRestart.resource] });
+    this.trust = {
+      caChecksum: this.caChecksum,
+      trustHash: this.trustHash,
+      server,
+      gate: gateProps,
+      rancherVersion: props.rancherVersion,
+      agentWaitSeconds: props.agentWaitSeconds,
+      restartWorkloads: props.restartWorkloads,
+    };
 
     // 6., 7. and 8.: per downstream cluster, after the gate.
-    this.agentChecksums = [];
-    this.fleetForceUpdates = [];
-    this.downstreamRestarts = [];
-    const perCluster: StepEnvelope[][] = [];
-    for (const cluster of downstream) {
-      const clusterScope = new Construct(this, `Downstream-${cluster.name}`);
-      const target: StepTarget = { cluster: cluster.name, kubeconfig: cluster.kubeconfig, ...(cluster.context !== undefined ? { context: cluster.context } : {}) };
-      const agents = new AgentCaChecksum(clusterScope, 'AgentCaChecksum', {
-        checksum: this.caChecksum ?? null,
-        clusterName: cluster.name,
-        agents: rancherAgents(cluster.distribution, props.rancherVersion),
-        waitSeconds: props.agentWaitSeconds,
-        mode: cluster.agents,
-        clusterId: cluster.clusterId,
-        server,
-        target,
-        dependsOn: [this.gate.resource],
-      });
-      this.agentChecksums.push(agents);
-      const steps: StepEnvelope[] = [...agents.envelopes];
-      if (cluster.fleetCluster !== undefined) {
-        const [workspace, name] = cluster.fleetCluster.includes('/') ? cluster.fleetCluster.split('/', 2) : [undefined, cluster.fleetCluster];
-        const fleet = new FleetForceUpdate(clusterScope, 'FleetForceUpdate', {
-          name,
-          namespace: workspace,
-          checksum: this.caChecksum ?? '',
-          timeoutSeconds: props.agentWaitSeconds,
-          target: server,
-          dependsOn: [agents.resource],
-        });
-        this.fleetForceUpdates.push(fleet);
-        steps.push(fleet.step.envelope);
-      } else {
-        addRotationWarning(
-          clusterScope,
-          'fleetNotForceUpdated',
-          `downstream cluster '${cluster.name}' has no 'fleetCluster': after a CA change its fleet-agent is not force-updated and keeps the old CA ` +
-            `in its kubeconfig; set 'fleetCluster' to its name in Fleet (kubectl get clusters.fleet.cattle.io -n fleet-default).`,
-        );
-      }
-      if (props.restartWorkloads && props.restartWorkloads.length > 0) {
-        const restart = new RolloutRestart(clusterScope, 'RolloutRestart', {
-          trustHash: this.trustHash,
-          workloads: props.restartWorkloads,
-          target,
-          dependsOn: [agents.resource],
-        });
-        this.downstreamRestarts.push(restart);
-        steps.push(restart.step.envelope);
-      }
-      perCluster.push(steps);
-    }
+    const ds = addDownstreamSteps(this, downstream, this.trust, this.gate.resource);
+    this.agentChecksums = ds.agentChecksums;
+    this.fleetForceUpdates = ds.fleetForceUpdates;
+    this.downstreamRestarts = ds.downstreamRestarts;
+    const perCluster = ds.envelopes;
 
     // Last: Terraform records a terraform_data before its command has finished, so a run killed
     // mid-step can leave that step recorded as done. This step is created only after all the
@@ -343,7 +289,7 @@ export class RancherServerRotation extends Construct {
       ...(this.ingressCertificate ? [this.ingressCertificate.step.envelope] : []),
       this.rancherRestart.step.envelope,
       this.gate.step.envelope,
-      ...perCluster.flat(),
+      ...perCluster,
     ];
     this.converge = new ClusterStep(this, 'Converge', {
       target: server,
@@ -357,6 +303,128 @@ export class RancherServerRotation extends Construct {
       ],
     });
   }
+}
+
+
+/**
+ * What a downstream cluster's steps take from the server's rotation: the
+ * checksum its agents get, the hash keyed restarts roll on, the server, and
+ * the gate they wait behind. {@link RancherServerRotation.trust} gives it; a
+ * {@link RancherDownstreamTrust} in another stack takes it.
+ */
+export interface ServerTrust {
+  /** The `CATTLE_CA_CHECKSUM` agents get; undefined for a publicly trusted certificate (the checksum is removed). */
+  readonly caChecksum?: string;
+  /** The content hash restarts are keyed on: changes exactly when the CA changes. */
+  readonly trustHash: string;
+  /** The Rancher server cluster. */
+  readonly server: StepTarget;
+  /** The gate's properties: Rancher serves the new CA and certificate (read only). */
+  readonly gate: CacertsGateProps;
+  /** The Rancher version, for the agents RKE1 clusters run. */
+  readonly rancherVersion?: string;
+  /** How long each cluster's agents may take to be Ready, in seconds. */
+  readonly agentWaitSeconds?: number;
+  /** More workloads to roll in every downstream cluster after a CA change. */
+  readonly restartWorkloads?: Workload[];
+}
+
+/** The steps {@link addDownstreamSteps} made, in `downstream` order. */
+export interface DownstreamSteps {
+  readonly agentChecksums: AgentCaChecksum[];
+  readonly fleetForceUpdates: FleetForceUpdate[];
+  readonly downstreamRestarts: RolloutRestart[];
+  /** Every step's envelope, cluster after cluster, for a converge step. */
+  readonly envelopes: StepEnvelope[];
+}
+
+/** Refuses a downstream list with a bad or repeated name or an unknown distribution. */
+export function checkDownstream(what: string, downstream: readonly DownstreamCluster[]): void {
+  const seen = new Set<string>();
+  for (const cluster of downstream) {
+    if (typeof cluster.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(cluster.name)) {
+      throw new RotationPropError(
+        what,
+        'downstream[].name',
+        cluster.name,
+        "must start with a letter or digit and hold only letters, digits, '.', '_' and '-'",
+        "use the cluster's name in Rancher",
+      );
+    }
+    if (seen.has(cluster.name) || cluster.name === 'server') {
+      throw new RotationPropError(what, 'downstream[].name', cluster.name, cluster.name === 'server' ? 'is the name of the Rancher server cluster' : 'is listed twice', 'give each downstream cluster once, under its name in Rancher');
+    }
+    if (!(DISTRIBUTIONS as readonly string[]).includes(cluster.distribution)) {
+      throw new RotationPropError(what, 'downstream[].distribution', cluster.distribution, `is not one of ${DISTRIBUTIONS.join(', ')}`, 'say how the cluster was made; it decides which Rancher agents run there');
+    }
+    seen.add(cluster.name);
+  }
+}
+
+/**
+ * Steps 6, 7 and 8 for each downstream cluster, under `scope/Downstream-<name>`,
+ * after `gate`: the agents' checksum, Fleet's Force Update, the restarts.
+ */
+export function addDownstreamSteps(
+  scope: Construct,
+  downstream: readonly DownstreamCluster[],
+  trust: ServerTrust,
+  gate: ITerraformDependable,
+): DownstreamSteps {
+  const agentChecksums: AgentCaChecksum[] = [];
+  const fleetForceUpdates: FleetForceUpdate[] = [];
+  const downstreamRestarts: RolloutRestart[] = [];
+  const perCluster: StepEnvelope[][] = [];
+  const server = trust.server;
+  for (const cluster of downstream) {
+    const clusterScope = new Construct(scope, `Downstream-${cluster.name}`);
+    const target: StepTarget = { cluster: cluster.name, kubeconfig: cluster.kubeconfig, ...(cluster.context !== undefined ? { context: cluster.context } : {}) };
+    const agents = new AgentCaChecksum(clusterScope, 'AgentCaChecksum', {
+      checksum: trust.caChecksum ?? null,
+      clusterName: cluster.name,
+      agents: rancherAgents(cluster.distribution, trust.rancherVersion),
+      waitSeconds: trust.agentWaitSeconds,
+      mode: cluster.agents,
+      clusterId: cluster.clusterId,
+      server,
+      target,
+      dependsOn: [gate],
+    });
+    agentChecksums.push(agents);
+    const steps: StepEnvelope[] = [...agents.envelopes];
+    if (cluster.fleetCluster !== undefined) {
+      const [workspace, name] = cluster.fleetCluster.includes('/') ? cluster.fleetCluster.split('/', 2) : [undefined, cluster.fleetCluster];
+      const fleet = new FleetForceUpdate(clusterScope, 'FleetForceUpdate', {
+        name,
+        namespace: workspace,
+        checksum: trust.caChecksum ?? '',
+        timeoutSeconds: trust.agentWaitSeconds,
+        target: server,
+        dependsOn: [agents.resource],
+      });
+      fleetForceUpdates.push(fleet);
+      steps.push(fleet.step.envelope);
+    } else {
+      addRotationWarning(
+        clusterScope,
+        'fleetNotForceUpdated',
+        `downstream cluster '${cluster.name}' has no 'fleetCluster': after a CA change its fleet-agent is not force-updated and keeps the old CA ` +
+          `in its kubeconfig; set 'fleetCluster' to its name in Fleet (kubectl get clusters.fleet.cattle.io -n fleet-default).`,
+      );
+    }
+    if (trust.restartWorkloads && trust.restartWorkloads.length > 0) {
+      const restart = new RolloutRestart(clusterScope, 'RolloutRestart', {
+        trustHash: trust.trustHash,
+        workloads: trust.restartWorkloads,
+        target,
+        dependsOn: [agents.resource],
+      });
+      downstreamRestarts.push(restart);
+      steps.push(restart.step.envelope);
+    }
+    perCluster.push(steps);
+  }
+  return { agentChecksums, fleetForceUpdates, downstreamRestarts, envelopes: perCluster.flat() };
 }
 
 /** The text a Terraform string literal written by `terraformLiteral` stands for. */

@@ -5,7 +5,8 @@
 import type { Command } from '../io';
 import { checkCommand } from './check';
 import { explainCommand } from './explain';
+import { fleetCommand } from './fleet';
 import { pkiCommand } from './pki';
 import { stepCommand } from './step';
 
-export const COMMANDS: readonly Command[] = [checkCommand, explainCommand, pkiCommand, stepCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, explainCommand, fleetCommand, pkiCommand, stepCommand];

@@ -1,0 +1,243 @@
+/**
+ * `cert-rotation fleet plan|deploy`: Terraform over every synthesized stack of
+ * a fleet split into stacks (`fleet.stacks` per-cluster or groups), a few at a
+ * time, where one stack's failure stops only the stacks that depend on it.
+ *
+ * `cdktf deploy '*'` starts no further stack once one has failed, so with a
+ * limited parallelism a broken cluster stops the rotation of all the clusters
+ * queued behind it; this command goes on with them and ends with a table of
+ * every stack, its clusters and what happened to it.
+ */
+import { spawn } from 'child_process';
+import { createWriteStream, promises as fs } from 'fs';
+import * as path from 'path';
+import { CliIo, Command, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
+
+const HELP = `Usage: cert-rotation fleet plan|deploy [options]
+
+Runs Terraform in every stack of the synthesized app (cdktf.out), a few stacks
+at a time, each after the stacks it depends on. A stack that fails stops only
+the stacks that depend on it (the downstream clusters' stacks depend on the
+Rancher server's); every other stack still runs. Ends with one line per stack:
+its clusters and its result.
+
+  plan     terraform plan in each stack: which stacks (clusters) are done
+           ("no changes") and which have changes waiting
+  deploy   terraform apply in each stack
+
+Synthesize first (\`npx cdktf synth\`); set fleet.stacks in the configuration
+file to split the downstream clusters into stacks (see README, "Fleets").
+
+Options:
+      --out DIR          the synthesized app (default: cdktf.out)
+      --parallelism N    stacks run at once (default: 4)
+      --lock-timeout D   how long to wait for a state lock, Terraform's
+                         duration (default: 5m)
+  -h, --help             show this help
+
+Each stack's Terraform output goes to DIR/fleet-logs/<stack>.log. Terraform is
+\$TERRAFORM_BINARY_NAME, else terraform on PATH.
+
+Exit status: 0 when every stack planned or applied; 1 when a stack failed or
+was not run because a stack it depends on failed; 3 on a usage error.
+
+Examples:
+  npx cdktf synth && cert-rotation fleet plan
+  cert-rotation fleet deploy --parallelism 8
+`;
+
+export type FleetAction = 'plan' | 'deploy';
+
+export interface FleetOptions {
+  readonly action: FleetAction;
+  readonly out: string;
+  readonly parallelism: number;
+  readonly lockTimeout: string;
+}
+
+export function parseFleetArgs(args: readonly string[]): FleetOptions | 'help' {
+  if (args.includes('--help') || args.includes('-h')) return 'help';
+  const parsed = parseCommandArgs(args, {
+    out: { type: 'string' },
+    parallelism: { type: 'string' },
+    'lock-timeout': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const [action, ...extra] = parsed.positionals;
+  if (action !== 'plan' && action !== 'deploy') {
+    throw new UsageError(action === undefined ? 'say what to run: plan or deploy' : `'${action}' is not plan or deploy`);
+  }
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  const p = parsed.values.parallelism ?? '4';
+  if (!/^[1-9][0-9]*$/.test(p)) throw new UsageError(`--parallelism '${p}' is not a whole number of at least 1`);
+  const lockTimeout = parsed.values['lock-timeout'] ?? '5m';
+  if (!/^[0-9]+(ms|s|m|h)$/.test(lockTimeout)) throw new UsageError(`--lock-timeout '${lockTimeout}' is not a duration such as 30s or 5m`);
+  return { action, out: parsed.values.out ?? 'cdktf.out', parallelism: Number(p), lockTimeout };
+}
+
+/** A stack of the synthesized app, as cdktf's manifest.json names it. */
+interface ManifestStack {
+  readonly name: string;
+  readonly workingDirectory: string;
+  readonly dependencies: string[];
+  /** The downstream clusters its synthesized JSON lists under `//`.`cert-rotation`. */
+  readonly clusters: string[];
+}
+
+/** What happened to one stack. */
+interface StackResult {
+  readonly stack: ManifestStack;
+  status: 'pending' | 'running' | 'ok' | 'failed' | 'skipped';
+  summary: string;
+  seconds: number;
+}
+
+async function readManifest(out: string): Promise<ManifestStack[]> {
+  const file = path.join(out, 'manifest.json');
+  let manifest: { stacks?: Record<string, { name: string; workingDirectory: string; synthesizedStackPath: string; dependencies?: string[] }> };
+  try {
+    manifest = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new UsageError(`${file}: ${missing ? 'not found' : `not readable as JSON (${(e as Error).message})`}; synthesize first: npx cdktf synth`);
+  }
+  const stacks: ManifestStack[] = [];
+  for (const s of Object.values(manifest.stacks ?? {})) {
+    const json = JSON.parse(await fs.readFile(path.join(out, s.synthesizedStackPath), 'utf8')) as { '//'?: { 'cert-rotation'?: { clusters?: string[] } } };
+    stacks.push({
+      name: s.name,
+      workingDirectory: path.join(out, s.workingDirectory),
+      dependencies: s.dependencies ?? [],
+      clusters: json['//']?.['cert-rotation']?.clusters ?? [],
+    });
+  }
+  if (stacks.length === 0) throw new UsageError(`${file} lists no stack; synthesize first: npx cdktf synth`);
+  return stacks;
+}
+
+/** Runs one command with its output appended to `log`; resolves to its exit code. */
+function runLogged(command: string, args: string[], cwd: string, log: string): Promise<number> {
+  return new Promise((resolve) => {
+    const stream = createWriteStream(log, { flags: 'a' });
+    stream.write(`$ ${command} ${args.join(' ')}\n`);
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_IN_AUTOMATION: '1' } });
+    child.stdout.pipe(stream, { end: false });
+    child.stderr.pipe(stream, { end: false });
+    child.on('error', (e) => {
+      stream.end(`${command}: ${e.message}\n`, () => resolve(127));
+    });
+    child.on('close', (code) => stream.end('', () => resolve(code ?? 1)));
+  });
+}
+
+/** The lines of a Terraform log worth quoting when a stack fails: its first error and the detail under it. */
+async function errorLines(log: string): Promise<string> {
+  const lines = (await fs.readFile(log, 'utf8'))
+    .split('\n')
+    .map((l) => l.replace(/\u001b\[[0-9;]*m/g, '').replace(/^[│╷╵]\s?/, '').trim())
+    .filter((l) => l && !l.startsWith('$ '));
+  const first = lines.findIndex((l) => l.startsWith('Error:'));
+  const quoted = first >= 0
+    ? [lines[first], ...lines.slice(first + 1).filter((l) => !/^(with|on) /.test(l) && !l.startsWith('Error:')).slice(0, 5)]
+    : lines.slice(-3);
+  return quoted.join(' / ').slice(0, 400);
+}
+
+/** "Plan: 1 to add, 2 to change, 0 to destroy." or "No changes." from a plan or apply log. */
+async function changeSummary(log: string, action: FleetAction): Promise<string> {
+  const text = (await fs.readFile(log, 'utf8')).replace(/\u001b\[[0-9;]*m/g, '');
+  if (/No changes\./.test(text)) return action === 'plan' ? 'done: no changes' : 'no changes';
+  const applied = text.match(/Apply complete! Resources: ([^\n]*)/);
+  if (action === 'deploy' && applied) return `applied: ${applied[1].replace(/\.$/, '')}`;
+  const planned = text.match(/Plan: ([^\n]*)/);
+  return planned ? `changes waiting: ${planned[1].replace(/\.$/, '')}` : 'ok';
+}
+
+async function runStack(r: StackResult, o: FleetOptions, terraform: string, logs: string): Promise<void> {
+  const log = path.join(logs, `${r.stack.name}.log`);
+  await fs.writeFile(log, '');
+  const cwd = r.stack.workingDirectory;
+  const steps: string[][] = [['init', '-input=false', '-no-color']];
+  if (o.action === 'plan') steps.push(['plan', '-input=false', '-no-color', `-lock-timeout=${o.lockTimeout}`, '-detailed-exitcode']);
+  else steps.push(['apply', '-input=false', '-no-color', '-auto-approve', `-lock-timeout=${o.lockTimeout}`]);
+  for (const args of steps) {
+    const code = await runLogged(terraform, args, cwd, log);
+    // plan -detailed-exitcode: 0 no changes, 2 changes, 1 error.
+    if (code !== 0 && !(args[0] === 'plan' && code === 2)) {
+      r.status = 'failed';
+      r.summary = `terraform ${args[0]} failed (exit ${code}): ${await errorLines(log)}`;
+      return;
+    }
+  }
+  r.status = 'ok';
+  r.summary = await changeSummary(log, o.action);
+}
+
+export async function runFleet(o: FleetOptions, io: CliIo): Promise<number> {
+  const stacks = await readManifest(o.out);
+  const terraform = process.env.TERRAFORM_BINARY_NAME || 'terraform';
+  const logs = path.join(o.out, 'fleet-logs');
+  await fs.mkdir(logs, { recursive: true });
+  const results = new Map<string, StackResult>(stacks.map((s) => [s.name, { stack: s, status: 'pending', summary: '', seconds: 0 }]));
+  const t0 = Date.now();
+  const elapsed = () => `${Math.round((Date.now() - t0) / 1000)}s`.padStart(5);
+  const verb = o.action === 'plan' ? 'planning' : 'applying';
+  io.stderr.write(`[fleet ${elapsed()}] ${verb} ${stacks.length} stack(s), ${o.parallelism} at a time; logs in ${logs}\n`);
+  const running = new Set<Promise<void>>();
+  for (;;) {
+    // Stacks whose dependency failed or was skipped are skipped, saying which.
+    for (const r of results.values()) {
+      if (r.status !== 'pending') continue;
+      const broken = r.stack.dependencies.find((d) => ['failed', 'skipped'].includes(results.get(d)?.status ?? ''));
+      if (broken) {
+        r.status = 'skipped';
+        r.summary = `not run: ${broken}, which it depends on, ${results.get(broken)?.status === 'failed' ? 'failed' : 'was not run'}`;
+        io.stderr.write(`[fleet ${elapsed()}] ${r.stack.name}: ${r.summary}\n`);
+      }
+    }
+    const ready = [...results.values()].filter(
+      (r) => r.status === 'pending' && r.stack.dependencies.every((d) => results.get(d) === undefined || results.get(d)?.status === 'ok'),
+    );
+    if (ready.length === 0 && running.size === 0) break;
+    while (ready.length > 0 && running.size < o.parallelism) {
+      const r = ready.shift() as StackResult;
+      r.status = 'running';
+      const started = Date.now();
+      const clusters = r.stack.clusters.length > 0 ? ` (${r.stack.clusters.join(', ')})` : '';
+      io.stderr.write(`[fleet ${elapsed()}] ${r.stack.name}${clusters}: ${verb}\n`);
+      const p: Promise<void> = runStack(r, o, terraform, logs).then(() => {
+        r.seconds = (Date.now() - started) / 1000;
+        io.stderr.write(`[fleet ${elapsed()}] ${r.stack.name}: ${r.status === 'ok' ? r.summary : `FAILED: ${r.summary}`} (${r.seconds.toFixed(1)}s)\n`);
+        running.delete(p);
+      });
+      running.add(p);
+    }
+    if (running.size > 0) await Promise.race(running);
+  }
+
+  const rows = [...results.values()];
+  const width = Math.max(5, ...rows.map((r) => r.stack.name.length));
+  io.stdout.write(`${'STACK'.padEnd(width)}  ${'RESULT'.padEnd(7)}  ${'TIME'.padStart(7)}  CLUSTERS / WHAT HAPPENED\n`);
+  for (const r of rows) {
+    const clusters = r.stack.clusters.length > 0 ? r.stack.clusters.join(',') : '-';
+    io.stdout.write(`${r.stack.name.padEnd(width)}  ${r.status.toUpperCase().padEnd(7)}  ${`${r.seconds.toFixed(1)}s`.padStart(7)}  ${clusters}: ${r.summary}\n`);
+  }
+  const bad = rows.filter((r) => r.status !== 'ok');
+  const badClusters = bad.flatMap((r) => r.stack.clusters);
+  io.stderr.write(
+    bad.length === 0
+      ? `[fleet ${elapsed()}] all ${rows.length} stack(s) ${o.action === 'plan' ? 'planned' : 'applied'}\n`
+      : `[fleet ${elapsed()}] ${bad.length} of ${rows.length} stack(s) failed or were not run` +
+          `${badClusters.length > 0 ? ` (clusters: ${badClusters.join(', ')})` : ''}; the others ${o.action === 'plan' ? 'planned' : 'applied'}. ` +
+          `Read ${logs}/<stack>.log, fix, and run again: finished stacks plan no changes.\n`,
+  );
+  return bad.length === 0 ? ExitCode.OK : 1;
+}
+
+export const fleetCommand: Command = defineCommand({
+  name: 'fleet',
+  summary: 'plan or deploy every synthesized stack, a failing one stopping only its dependants',
+  help: HELP,
+  parse: parseFleetArgs,
+  execute: runFleet,
+});

@@ -1,0 +1,116 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { run } from '../../../lib/cli/main';
+import { removeDir, tempDir } from '../../support/pki';
+
+// GIVEN a synthesized app of a server stack and two group stacks that depend on
+// it, and a terraform on PATH that fails where told to, WHEN `cert-rotation
+// fleet deploy|plan` runs, THEN a failing group stops only itself, a failing
+// server stack stops the groups (nothing runs before its gate), and the table
+// names every stack, its clusters and its result.
+//
+// The terraform here is a script: this tests the command's scheduling and
+// report. The real Terraform runs it against the test bed in
+// test/integration/fleet.test.ts.
+describe('cert-rotation fleet', () => {
+  let dir: string;
+  let out: string;
+  const saved = { PATH: process.env.PATH, TERRAFORM_BINARY_NAME: process.env.TERRAFORM_BINARY_NAME, FAIL: process.env.FAKE_TF_FAIL };
+
+  beforeEach(() => {
+    dir = tempDir('fleet-cli-');
+    out = path.join(dir, 'cdktf.out');
+    const stacks: Record<string, unknown> = {};
+    for (const [name, clusters, deps] of [
+      ['rancher', ['server'], []],
+      ['rancher-group-a', ['a-1', 'a-2'], ['rancher']],
+      ['rancher-group-b', ['b-1'], ['rancher']],
+    ] as Array<[string, string[], string[]]>) {
+      fs.mkdirSync(path.join(out, 'stacks', name), { recursive: true });
+      fs.writeFileSync(path.join(out, 'stacks', name, 'cdk.tf.json'), JSON.stringify({ '//': { 'cert-rotation': { clusters } } }));
+      stacks[name] = { name, workingDirectory: `stacks/${name}`, synthesizedStackPath: `stacks/${name}/cdk.tf.json`, dependencies: deps };
+    }
+    fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify({ version: '0.21.0', stacks }));
+    // init succeeds; plan exits 2 (changes) or 0 in a stack named in FAKE_TF_CLEAN; apply fails in FAKE_TF_FAIL.
+    const bin = path.join(dir, 'bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'terraform'), `#!/usr/bin/env bash
+stack=$(basename "$PWD")
+echo "$stack $1" >> "${dir}/calls.log"
+case $1 in
+  init) echo "Terraform has been successfully initialized!" ;;
+  plan) if [ "$stack" = "\${FAKE_TF_CLEAN:-}" ]; then echo "No changes. Your infrastructure matches the configuration."; exit 0; fi
+        echo "Plan: 2 to add, 0 to change, 0 to destroy."; exit 2 ;;
+  apply) if [ "$stack" = "\${FAKE_TF_FAIL:-}" ]; then echo "Error: local-exec provisioner error" >&2; echo "agents of a-2 not Ready after 300s" >&2; exit 1; fi
+         echo "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." ;;
+esac
+`, { mode: 0o755 });
+    process.env.PATH = `${bin}:${process.env.PATH}`;
+    delete process.env.TERRAFORM_BINARY_NAME;
+  });
+  afterEach(() => {
+    process.env.PATH = saved.PATH;
+    if (saved.TERRAFORM_BINARY_NAME !== undefined) process.env.TERRAFORM_BINARY_NAME = saved.TERRAFORM_BINARY_NAME;
+    delete process.env.FAKE_TF_FAIL;
+    delete process.env.FAKE_TF_CLEAN;
+    removeDir(dir);
+  });
+
+  async function fleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string; calls: string[] }> {
+    let stdout = '';
+    let stderr = '';
+    const code = await run(['fleet', ...args, '--out', out], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
+    const log = path.join(dir, 'calls.log');
+    return { code, stdout, stderr, calls: fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : [] };
+  }
+
+  test('deploy: every stack applied, the server first', async () => {
+    const r = await fleet('deploy', '--parallelism', '1');
+    expect(r.code).toBe(0);
+    expect(r.calls[0]).toBe('rancher init');
+    expect(r.calls[1]).toBe('rancher apply');
+    expect(r.calls).toHaveLength(6);
+    expect(r.stdout).toMatch(/^rancher-group-a\s+OK\s+\S+s\s+a-1,a-2: applied: 2 added/m);
+    expect(r.stderr).toMatch(/all 3 stack\(s\) applied/);
+  });
+
+  test('deploy: a failing group stops only itself; the other group is applied, the report names its clusters and error', async () => {
+    process.env.FAKE_TF_FAIL = 'rancher-group-a';
+    const r = await fleet('deploy', '--parallelism', '1');
+    expect(r.code).toBe(1);
+    expect(r.calls).toContain('rancher-group-b apply');
+    expect(r.stdout).toMatch(/^rancher-group-a\s+FAILED\s+.*a-1,a-2: terraform apply failed \(exit 1\): .*not Ready after 300s/m);
+    expect(r.stdout).toMatch(/^rancher-group-b\s+OK\s+.*b-1: applied/m);
+    expect(r.stderr).toMatch(/1 of 3 stack\(s\) failed or were not run \(clusters: a-1, a-2\)/);
+    expect(fs.readFileSync(path.join(out, 'fleet-logs', 'rancher-group-a.log'), 'utf8')).toContain('not Ready after 300s');
+  });
+
+  test('deploy: a failing server stack stops every group (they would change agents before Rancher serves the CA)', async () => {
+    process.env.FAKE_TF_FAIL = 'rancher';
+    const r = await fleet('deploy');
+    expect(r.code).toBe(1);
+    expect(r.calls).toEqual(['rancher init', 'rancher apply']);
+    expect(r.stdout).toMatch(/^rancher-group-a\s+SKIPPED\s+.*not run: rancher, which it depends on, failed/m);
+    expect(r.stdout).toMatch(/^rancher-group-b\s+SKIPPED/m);
+  });
+
+  test('plan: says which stacks are done and which have changes waiting', async () => {
+    process.env.FAKE_TF_CLEAN = 'rancher';
+    const r = await fleet('plan');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^rancher\s+OK\s+.*server: done: no changes/m);
+    expect(r.stdout).toMatch(/^rancher-group-b\s+OK\s+.*b-1: changes waiting: 2 to add/m);
+    expect(r.calls.filter((c) => c.endsWith('apply'))).toEqual([]);
+  });
+
+  test('usage errors: no action, bad parallelism, nothing synthesized', async () => {
+    expect((await fleet()).code).toBe(3);
+    const bad = await fleet('deploy', '--parallelism', '0');
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toMatch(/--parallelism '0'/);
+    fs.rmSync(path.join(out, 'manifest.json'));
+    const none = await fleet('plan');
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(/manifest.json: not found; synthesize first/);
+  });
+});
