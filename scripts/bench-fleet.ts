@@ -1,0 +1,138 @@
+// npm run bench (part): the fleet shapes side by side on the test bed. For 10, 100 and 500
+// downstream clusters, a CA rotation (a new private CA each run, so every step really runs)
+// synthesized by the compiled app and applied by `cert-rotation fleet deploy` as
+//   one          one stack with the server and every downstream cluster (fleet.stacks: one)
+//   groups       the server's stack, then a stack per group of --group-size clusters
+//   per-cluster  the server's stack, then a stack per downstream cluster
+// and, with --broken, the same again with the first downstream cluster unreachable: how many of
+// the other clusters still got the new CA (failure isolation). Prints numbers, asserts nothing.
+//
+// The downstream clusters share the test bed's API servers (testbed-2 and testbed-3, by name):
+// the first cluster of each server patches its agents and waits for their rollout, the others
+// find them done; so the numbers are the tool's and Terraform's own cost per cluster.
+//
+// Needs a test bed with Rancher (rancher-local) and two downstream clusters, e.g.
+//   scripts/testbed/testbed up --clusters 3 --nodes 0 --profile rancher-local,rke1,rke2
+// Usage: npx ts-node --transpile-only scripts/bench-fleet.ts [--sizes 10,100,500]
+//          [--shapes one,groups,per-cluster] [--group-size 25] [--parallelism 4] [--broken]
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { stringify } from 'yaml';
+import { loadTestbedEnv, testbedProcessEnv } from './testbed/client';
+
+const ROOT = path.join(__dirname, '..');
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const sizes = opt('--sizes', '10,100,500').split(',').map(Number);
+const shapes = opt('--shapes', 'one,groups,per-cluster').split(',');
+const groupSize = Number(opt('--group-size', '25'));
+const parallelism = opt('--parallelism', '4');
+const broken = args.includes('--broken');
+
+if (!fs.existsSync(path.join(ROOT, 'dist', 'main.js'))) {
+  process.stderr.write('bench-fleet: dist/main.js is missing; run npm run build first\n');
+  process.exit(1);
+}
+const env = loadTestbedEnv();
+const server = Number(env.TESTBED_RANCHER_CLUSTER);
+if (!server) {
+  process.stderr.write('bench-fleet: the test bed has no Rancher; start it with --profile rancher-local,rke1,rke2\n');
+  process.exit(1);
+}
+const downstreamClusters = [1, 2, 3, 4].filter((i) => i !== server && env[`TESTBED_PROFILE_${i}`] && env[`TESTBED_PROFILE_${i}`] !== 'rancher-2.12').slice(0, 2);
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-fleet-'));
+const procEnv: NodeJS.ProcessEnv = { ...testbedProcessEnv(), CHECKPOINT_DISABLE: '1' };
+fs.writeFileSync(path.join(work, 'broken.kubeconfig'), stringify({
+  apiVersion: 'v1', kind: 'Config',
+  clusters: [{ name: 'gone', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+  users: [{ name: 'u', user: { token: 'none' } }],
+  contexts: [{ name: 'gone', context: { cluster: 'gone', user: 'u' } }],
+  'current-context': 'gone',
+}));
+
+let runNo = 0;
+const cli = (...a: string[]) => {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/cert-rotation.js'), ...a], { encoding: 'utf8', env: procEnv });
+  if (r.status !== 0) throw new Error(`cert-rotation ${a.join(' ')}: ${r.stderr}`);
+};
+
+/** A new CA and leaf, and the configuration for `n` downstream clusters in `shape`. */
+function writeConfig(dir: string, n: number, shape: string, withBroken: boolean): string {
+  const ca = path.join(dir, `ca-${++runNo}`);
+  const certs = path.join(dir, `certs-${runNo}`);
+  cli('pki', 'ca', '--out', ca, '--cn', `Bench CA ${runNo}`);
+  cli('pki', 'leaf', '--ca-dir', ca, '--out', certs, '--cn', env.TESTBED_RANCHER_HOSTNAME, '--dns', env.TESTBED_RANCHER_HOSTNAME);
+  const file = path.join(dir, 'cert-rotation.yaml');
+  fs.writeFileSync(file, stringify({
+    rancher: {
+      kubeconfig: env.KUBECONFIG,
+      context: `testbed-${server}`,
+      hostname: env.TESTBED_RANCHER_HOSTNAME,
+      certificate: { certFile: path.join(certs, 'tls.crt'), keyFile: path.join(certs, 'tls.key'), caFile: path.join(ca, 'cacerts.pem') },
+      release: { mode: 'external', chart: path.join(ROOT, 'test/fixtures/charts/rancher'), version: '2.8.5', helmBinary: env.TESTBED_HELM },
+      gate: { connectTo: `127.0.0.1:${env.TESTBED_RANCHER_PORT}`, timeoutSeconds: 300 },
+      agentWaitSeconds: 300,
+    },
+    ...(shape === 'one' ? {} : { fleet: { stacks: shape } }),
+    downstream: Array.from({ length: n }, (_, i) => {
+      const c = downstreamClusters[i % downstreamClusters.length];
+      const gone = withBroken && i === 0;
+      return {
+        name: `c-${String(i + 1).padStart(4, '0')}`,
+        kubeconfig: gone ? path.join(work, 'broken.kubeconfig') : env.KUBECONFIG,
+        ...(gone ? {} : { context: `testbed-${c}` }),
+        distribution: env[`TESTBED_PROFILE_${c}`] === 'rke1' ? 'rke1' : 'rke2',
+        group: `g-${String(Math.floor(i / groupSize) + 1).padStart(3, '0')}`,
+      };
+    }),
+  }));
+  return file;
+}
+
+/** Wall and CPU seconds (this process's children included) and peak RSS (MB) of one command, from GNU time. */
+function timed(cmd: string[], cwd: string, extraEnv: Record<string, string>, ok: number[]): { seconds: number; cpu: number; mb: number; stdout: string } {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...cmd], { cwd, encoding: 'utf8', env: { ...procEnv, ...extraEnv }, maxBuffer: 256 * 1024 * 1024 });
+  const last = r.stderr.trim().split('\n').pop() ?? '';
+  const [s, user, sys, kb] = last.split(' ').map(Number);
+  if (!ok.includes(r.status ?? -1)) throw new Error(`${cmd.join(' ')} failed (exit ${r.status}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+  return { seconds: s, cpu: user + sys, mb: Math.round(kb / 1024), stdout: r.stdout };
+}
+
+/** How many downstream clusters have their agents' step recorded as applied, over every stack's state. */
+function clustersDone(dir: string, out: string): number {
+  let done = 0;
+  for (const stack of fs.readdirSync(path.join(out, 'stacks'))) {
+    const r = spawnSync(procEnv.TERRAFORM_BINARY_NAME ?? 'terraform', ['state', 'list'], { cwd: path.join(out, 'stacks', stack), encoding: 'utf8', env: procEnv });
+    done += (r.stdout.match(/Downstream-c-\d+_AgentCaChecksum_[^\n]*/g) ?? []).filter((a) => !/Converge/.test(a)).length;
+  }
+  void dir;
+  return done;
+}
+
+console.log(`fleet shapes: CA rotation, synth by the compiled app + cert-rotation fleet deploy --parallelism ${parallelism}; ` +
+  `groups of ${groupSize}; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`);
+for (const n of sizes) {
+  for (const shape of shapes) {
+    for (const withBroken of broken ? [false, true] : [false]) {
+      const dir = fs.mkdtempSync(path.join(work, `${shape}-${n}-`));
+      const out = path.join(dir, 'cdktf.out');
+      const config = writeConfig(dir, n, shape, withBroken);
+      const synth = timed([process.execPath, path.join(ROOT, 'bin/cdktf-app.js')], dir, { CERT_ROTATION_CONFIG: config, CDKTF_OUTDIR: out }, [0]);
+      const stacks = fs.readdirSync(path.join(out, 'stacks')).length;
+      const deploy = timed([process.execPath, path.join(ROOT, 'bin/cert-rotation.js'), 'fleet', 'deploy', '--out', out, '--parallelism', parallelism], dir, {}, withBroken ? [0, 1] : [0]);
+      const label = `${String(n).padStart(3)} clusters, ${shape.padEnd(11)}${withBroken ? ' (1 broken)' : ''}`;
+      const isolation = withBroken ? `, ${clustersDone(dir, out)} of ${n - 1} working clusters rotated` : '';
+      console.log(`  ${label}: ${stacks} stack(s); synth ${synth.seconds.toFixed(1)} s; deploy ${deploy.seconds.toFixed(1)} s wall, ${deploy.cpu.toFixed(1)} s CPU${isolation}`);
+      // A second deploy of the same configuration: what a run costs when everything is done.
+      if (!withBroken) {
+        const again = timed([process.execPath, path.join(ROOT, 'bin/cert-rotation.js'), 'fleet', 'plan', '--out', out, '--parallelism', parallelism], dir, {}, [0]);
+        console.log(`  ${' '.repeat(label.length)}  then fleet plan (nothing to do): ${again.seconds.toFixed(1)} s wall, ${again.cpu.toFixed(1)} s CPU`);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+fs.rmSync(work, { recursive: true, force: true });
