@@ -4,6 +4,12 @@
 //   one          one stack with the server and every downstream cluster (fleet.stacks: one)
 //   groups       the server's stack, then a stack per group of --group-size clusters
 //   per-cluster  the server's stack, then a stack per downstream cluster
+//   by-hand      the same writes as the seed's hand-run commands, one after another in bash:
+//                kubectl create secret … --dry-run | kubectl apply (tls-ca, tls-rancher-ingress),
+//                helm upgrade --reuse-values --set ingress.tls.source=secret,privateCA=true,
+//                rollout restart of Rancher, a curl loop until /v3/settings/cacerts serves the
+//                new CA, then per downstream cluster kubectl set env CATTLE_CA_CHECKSUM on its
+//                agents and kubectl rollout status (no read-back, no state, no plan)
 // and, with --broken, the same again with the first downstream cluster unreachable: how many of
 // the other clusters still got the new CA (failure isolation). Prints numbers, asserts nothing.
 //
@@ -20,13 +26,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { stringify } from 'yaml';
+import { cattleCaChecksum } from '../lib/pki/fingerprint';
 import { loadTestbedEnv, testbedProcessEnv } from './testbed/client';
 
 const ROOT = path.join(__dirname, '..');
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const sizes = opt('--sizes', '10,100,500').split(',').map(Number);
-const shapes = opt('--shapes', 'one,groups,per-cluster').split(',');
+const shapes = opt('--shapes', 'by-hand,one,groups,per-cluster').split(',');
 const groupSize = Number(opt('--group-size', '25'));
 const parallelism = opt('--parallelism', '4');
 const broken = args.includes('--broken');
@@ -60,7 +67,7 @@ const cli = (...a: string[]) => {
 };
 
 /** A new CA and leaf, and the configuration for `n` downstream clusters in `shape`. */
-function writeConfig(dir: string, n: number, shape: string, withBroken: boolean): string {
+function writeConfig(dir: string, n: number, shape: string, withBroken: boolean): { file: string; ca: string; certs: string } {
   const ca = path.join(dir, `ca-${++runNo}`);
   const certs = path.join(dir, `certs-${runNo}`);
   cli('pki', 'ca', '--out', ca, '--cn', `Bench CA ${runNo}`);
@@ -89,7 +96,32 @@ function writeConfig(dir: string, n: number, shape: string, withBroken: boolean)
       };
     }),
   }));
-  return file;
+  return { file, ca, certs };
+}
+
+/** The hand-run sequence for the same rotation, as a bash script (see the header). */
+function handScript(ca: string, certs: string, n: number): string {
+  const k = (c: number) => `"$KUBECTL" --kubeconfig "$KUBECONFIG" --context testbed-${c}`;
+  const sum = cattleCaChecksum(fs.readFileSync(path.join(ca, 'cacerts.pem')));
+  const host = env.TESTBED_RANCHER_HOSTNAME;
+  const lines = [
+    'set -euo pipefail',
+    `KUBECTL='${env.TESTBED_KUBECTL}'`,
+    `${k(server)} -n cattle-system create secret generic tls-ca --from-file=cacerts.pem='${path.join(ca, 'cacerts.pem')}' --dry-run=client -o yaml | ${k(server)} apply -f - >/dev/null`,
+    `${k(server)} -n cattle-system create secret tls tls-rancher-ingress --cert='${path.join(certs, 'tls.crt')}' --key='${path.join(certs, 'tls.key')}' --dry-run=client -o yaml | ${k(server)} apply -f - >/dev/null`,
+    `'${env.TESTBED_HELM}' upgrade rancher '${path.join(ROOT, 'test/fixtures/charts/rancher')}' --kubeconfig "$KUBECONFIG" --kube-context testbed-${server} -n cattle-system --reuse-values --set ingress.tls.source=secret --set privateCA=true >/dev/null`,
+    `${k(server)} -n cattle-system rollout restart deploy/rancher >/dev/null`,
+    `${k(server)} -n cattle-system rollout status deploy/rancher --timeout=300s >/dev/null`,
+    `until curl -sf --cacert '${path.join(ca, 'cacerts.pem')}' --connect-to ${host}:443:127.0.0.1:${env.TESTBED_RANCHER_PORT} https://${host}/v3/settings/cacerts | grep -q '"value"'; do sleep 1; done`,
+  ];
+  for (let i = 0; i < n; i++) {
+    const c = downstreamClusters[i % downstreamClusters.length];
+    lines.push(`${k(c)} -n cattle-system set env deploy/cattle-cluster-agent CATTLE_CA_CHECKSUM=${sum} >/dev/null`);
+    if (env[`TESTBED_PROFILE_${c}`] === 'rke1') lines.push(`${k(c)} -n cattle-system set env ds/cattle-node-agent CATTLE_CA_CHECKSUM=${sum} >/dev/null`);
+    lines.push(`${k(c)} -n cattle-system rollout status deploy/cattle-cluster-agent --timeout=300s >/dev/null`);
+    if (env[`TESTBED_PROFILE_${c}`] === 'rke1') lines.push(`${k(c)} -n cattle-system rollout status ds/cattle-node-agent --timeout=300s >/dev/null`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 /** Wall and CPU seconds (this process's children included) and peak RSS (MB) of one command, from GNU time. */
@@ -101,15 +133,21 @@ function timed(cmd: string[], cwd: string, extraEnv: Record<string, string>, ok:
   return { seconds: s, cpu: user + sys, mb: Math.round(kb / 1024), stdout: r.stdout };
 }
 
-/** How many downstream clusters have their agents' step recorded as applied, over every stack's state. */
-function clustersDone(dir: string, out: string): number {
-  let done = 0;
+/** How many working downstream clusters (not the broken c-0001) have their agents' step applied (in state, not tainted), over every stack. */
+function clustersDone(out: string): number {
+  const done = new Set<string>();
+  const walk = (m: any): void => {
+    for (const r of m?.resources ?? []) {
+      const c = /Downstream-(c-\d+)_AgentCaChecksum/.exec(r.address ?? '');
+      if (c && !r.tainted && c[1] !== 'c-0001') done.add(c[1]);
+    }
+    for (const child of m?.child_modules ?? []) walk(child);
+  };
   for (const stack of fs.readdirSync(path.join(out, 'stacks'))) {
-    const r = spawnSync(procEnv.TERRAFORM_BINARY_NAME ?? 'terraform', ['state', 'list'], { cwd: path.join(out, 'stacks', stack), encoding: 'utf8', env: procEnv });
-    done += (r.stdout.match(/Downstream-c-\d+_AgentCaChecksum_[^\n]*/g) ?? []).filter((a) => !/Converge/.test(a)).length;
+    const r = spawnSync(procEnv.TERRAFORM_BINARY_NAME ?? 'terraform', ['show', '-json'], { cwd: path.join(out, 'stacks', stack), encoding: 'utf8', env: procEnv, maxBuffer: 256 * 1024 * 1024 });
+    if (r.status === 0 && r.stdout.trim()) walk(JSON.parse(r.stdout).values?.root_module);
   }
-  void dir;
-  return done;
+  return done.size;
 }
 
 console.log(`fleet shapes: CA rotation, synth by the compiled app + cert-rotation fleet deploy --parallelism ${parallelism}; ` +
@@ -119,12 +157,21 @@ for (const n of sizes) {
     for (const withBroken of broken ? [false, true] : [false]) {
       const dir = fs.mkdtempSync(path.join(work, `${shape}-${n}-`));
       const out = path.join(dir, 'cdktf.out');
-      const config = writeConfig(dir, n, shape, withBroken);
+      if (shape === 'by-hand') {
+        if (withBroken) continue;
+        const w = writeConfig(dir, n, 'one', false);
+        fs.writeFileSync(path.join(dir, 'by-hand.sh'), handScript(w.ca, w.certs, n));
+        const hand = timed(['bash', path.join(dir, 'by-hand.sh')], dir, {}, [0]);
+        console.log(`  ${String(n).padStart(3)} clusters, by-hand     : kubectl/helm/curl in bash ${hand.seconds.toFixed(1)} s wall, ${hand.cpu.toFixed(1)} s CPU`);
+        fs.rmSync(dir, { recursive: true, force: true });
+        continue;
+      }
+      const config = writeConfig(dir, n, shape, withBroken).file;
       const synth = timed([process.execPath, path.join(ROOT, 'bin/cdktf-app.js')], dir, { CERT_ROTATION_CONFIG: config, CDKTF_OUTDIR: out }, [0]);
       const stacks = fs.readdirSync(path.join(out, 'stacks')).length;
       const deploy = timed([process.execPath, path.join(ROOT, 'bin/cert-rotation.js'), 'fleet', 'deploy', '--out', out, '--parallelism', parallelism], dir, {}, withBroken ? [0, 1] : [0]);
       const label = `${String(n).padStart(3)} clusters, ${shape.padEnd(11)}${withBroken ? ' (1 broken)' : ''}`;
-      const isolation = withBroken ? `, ${clustersDone(dir, out)} of ${n - 1} working clusters rotated` : '';
+      const isolation = withBroken ? `, ${clustersDone(out)} of ${n - 1} working clusters rotated` : '';
       console.log(`  ${label}: ${stacks} stack(s); synth ${synth.seconds.toFixed(1)} s; deploy ${deploy.seconds.toFixed(1)} s wall, ${deploy.cpu.toFixed(1)} s CPU${isolation}`);
       // A second deploy of the same configuration: what a run costs when everything is done.
       if (!withBroken) {
