@@ -6,6 +6,7 @@
 #                         BENCH_FULL_COLD=1 also empties Go's build cache (a full compile, ~15-25 min)
 #   cert-rotation check over 10,000 files and 1,000 secrets (scripts/bench-check.ts)
 #   synth of the Rancher stack with 1/10/100/500 downstream clusters (scripts/bench-synth.ts)
+#   BENCH_FLEET=1: the fleet shapes on a Rancher bed (scripts/bench-fleet.ts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tb=scripts/testbed/testbed
@@ -38,3 +39,11 @@ TESTBED_DIR=$work/bed $tb up --clusters 1 --nodes 0 >/dev/null 2>&1
 set -a; . "$work/bed/env"; set +a
 npx ts-node --transpile-only scripts/bench-check.ts
 npx ts-node --transpile-only scripts/bench-synth.ts
+
+# The fleet shapes (scripts/bench-fleet.ts): a Rancher bed, 10/100/500 clusters in four shapes. Long (an hour
+# or more on 2 cores), so only when asked: BENCH_FLEET=1 npm run bench.
+if [ "${BENCH_FLEET:-0}" = 1 ]; then
+  TESTBED_DIR=$work/bed $tb down >/dev/null 2>&1
+  TESTBED_DIR=$work/bed $tb up --clusters 3 --nodes 0 --profile rancher-local,rke1,rke2 >/dev/null 2>&1
+  TESTBED_DIR=$work/bed npx ts-node --transpile-only scripts/bench-fleet.ts --broken
+fi
