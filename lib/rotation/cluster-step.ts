@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { deflateRawSync } from 'zlib';
 import { DataResource, ITerraformDependable, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { PublicStep, publicStep } from '../steps/public';
-import { STEP_ENV, STEP_SPEC_VERSION, StepEnvelope, StepSpec, StepTarget } from '../steps/spec';
+import { STEP_ENV, STEP_ENV_DEFLATE, STEP_ENV_MAX_LENGTH, STEP_SPEC_VERSION, StepEnvelope, StepSpec, StepTarget } from '../steps/spec';
 import { checkProp, RotationPropError, shellQuote, terraformLiteral } from './common';
 import { notEmpty } from '../rules';
 
@@ -136,9 +137,25 @@ export class ClusterStep extends Construct {
         {
           type: 'local-exec',
           command: terraformLiteral(stepCommand()),
-          environment: { [STEP_ENV]: terraformLiteral(JSON.stringify(envelope)) },
+          environment: stepEnvironment(envelope),
         },
       ],
     });
   }
+}
+
+/**
+ * The provisioner's environment for a step: the envelope's JSON in
+ * `CERT_ROTATION_STEP`, or, when it is longer than one variable may be,
+ * deflated and cut into parts (see `STEP_ENV_DEFLATE`).
+ */
+export function stepEnvironment(envelope: StepEnvelope): Record<string, string> {
+  const json = JSON.stringify(envelope);
+  if (json.length <= STEP_ENV_MAX_LENGTH) return { [STEP_ENV]: terraformLiteral(json) };
+  const packed = deflateRawSync(Buffer.from(json, 'utf8'), { level: 9 }).toString('base64');
+  const env: Record<string, string> = {};
+  let n = 0;
+  for (let i = 0; i < packed.length; i += STEP_ENV_MAX_LENGTH) env[`${STEP_ENV_DEFLATE}_${n++}`] = packed.slice(i, i + STEP_ENV_MAX_LENGTH);
+  env[`${STEP_ENV_DEFLATE}_PARTS`] = String(n);
+  return env;
 }

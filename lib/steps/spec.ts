@@ -23,6 +23,19 @@
 /** The environment variable that carries a step's spec (JSON). */
 export const STEP_ENV = 'CERT_ROTATION_STEP';
 
+/**
+ * A spec too long for one environment variable (Linux refuses to start a
+ * command with a variable over 128 KiB: "argument list too long"; a converge
+ * step of 500 downstream clusters is longer) travels compressed instead: the
+ * JSON, deflated (raw, no header, so the same bytes on every machine) and in
+ * base64, cut into `CERT_ROTATION_STEP_DEFLATE_0` … `_<n-1>`, with
+ * `CERT_ROTATION_STEP_DEFLATE_PARTS` = n.
+ */
+export const STEP_ENV_DEFLATE = 'CERT_ROTATION_STEP_DEFLATE';
+
+/** The longest value one step variable holds; a longer spec is deflated and cut into parts of this length. */
+export const STEP_ENV_MAX_LENGTH = 96 * 1024;
+
 /** The version of the spec format; a step refuses a spec of another version. */
 export const STEP_SPEC_VERSION = 1;
 

@@ -84,6 +84,12 @@ interface ManifestStack {
   readonly clusters: string[];
 }
 
+/** A stack's clusters for one line: all of them when few, else the first and last and how many. */
+function clusterList(clusters: readonly string[], sep = ', '): string {
+  if (clusters.length <= 6) return clusters.join(sep);
+  return `${clusters.slice(0, 3).join(sep)}${sep}…${sep}${clusters[clusters.length - 1]} (${clusters.length} clusters)`;
+}
+
 /** What happened to one stack. */
 interface StackResult {
   readonly stack: ManifestStack;
@@ -203,7 +209,7 @@ export async function runFleet(o: FleetOptions, io: CliIo): Promise<number> {
       const r = ready.shift() as StackResult;
       r.status = 'running';
       const started = Date.now();
-      const clusters = r.stack.clusters.length > 0 ? ` (${r.stack.clusters.join(', ')})` : '';
+      const clusters = r.stack.clusters.length > 0 ? ` (${clusterList(r.stack.clusters)})` : '';
       io.stderr.write(`[fleet ${elapsed()}] ${r.stack.name}${clusters}: ${verb}\n`);
       const p: Promise<void> = runStack(r, o, terraform, logs).then(() => {
         r.seconds = (Date.now() - started) / 1000;
@@ -219,7 +225,7 @@ export async function runFleet(o: FleetOptions, io: CliIo): Promise<number> {
   const width = Math.max(5, ...rows.map((r) => r.stack.name.length));
   io.stdout.write(`${'STACK'.padEnd(width)}  ${'RESULT'.padEnd(7)}  ${'TIME'.padStart(7)}  CLUSTERS / WHAT HAPPENED\n`);
   for (const r of rows) {
-    const clusters = r.stack.clusters.length > 0 ? r.stack.clusters.join(',') : '-';
+    const clusters = r.stack.clusters.length > 0 ? clusterList(r.stack.clusters, ',') : '-';
     io.stdout.write(`${r.stack.name.padEnd(width)}  ${r.status.toUpperCase().padEnd(7)}  ${`${r.seconds.toFixed(1)}s`.padStart(7)}  ${clusters}: ${r.summary}\n`);
   }
   const bad = rows.filter((r) => r.status !== 'ok');
@@ -228,7 +234,7 @@ export async function runFleet(o: FleetOptions, io: CliIo): Promise<number> {
     bad.length === 0
       ? `[fleet ${elapsed()}] all ${rows.length} stack(s) ${o.action === 'plan' ? 'planned' : 'applied'}\n`
       : `[fleet ${elapsed()}] ${bad.length} of ${rows.length} stack(s) failed or were not run` +
-          `${badClusters.length > 0 ? ` (clusters: ${badClusters.join(', ')})` : ''}; the others ${o.action === 'plan' ? 'planned' : 'applied'}. ` +
+          `${badClusters.length > 0 ? ` (clusters: ${clusterList(badClusters)})` : ''}; the others ${o.action === 'plan' ? 'planned' : 'applied'}. ` +
           `Read ${logs}/<stack>.log, fix, and run again: finished stacks plan no changes.\n`,
   );
   return bad.length === 0 ? ExitCode.OK : 1;

@@ -4,7 +4,8 @@
  * resource, with the step's spec in $CERT_ROTATION_STEP (see lib/steps/spec.ts).
  */
 import { spawnSync } from 'child_process';
-import { ShellCommands, STEP_ENV, STEP_SPEC_VERSION, StepEnvelope } from '../../steps/spec';
+import { inflateRawSync } from 'zlib';
+import { ShellCommands, STEP_ENV, STEP_ENV_DEFLATE, STEP_SPEC_VERSION, StepEnvelope } from '../../steps/spec';
 import { CliIo, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
 import { KubeApiError } from '../kube/client';
 import { runCacertsGate } from '../step/cacerts-gate';
@@ -86,7 +87,7 @@ export const stepCommand = defineCommand<{ describe: boolean }>({
     return { describe: values.describe === true };
   },
   async execute(options, io: CliIo) {
-    const envelope = readEnvelope(process.env[STEP_ENV]);
+    const envelope = readEnvelope(stepEnvText(process.env));
     if (options.describe) {
       io.stdout.write(`${JSON.stringify(envelope, null, 2)}\n`);
       return ExitCode.OK;
@@ -159,6 +160,22 @@ async function runEnvelope(envelope: StepEnvelope, io: CliIo): Promise<void> {
       return runExtensionAuthPruneStep(spec, ctx);
     case 'restart-all':
       return runRestartAllStep(spec, ctx);
+  }
+}
+
+/** The envelope's JSON: `$CERT_ROTATION_STEP`, or the deflated parts a long spec travels in. */
+export function stepEnvText(env: NodeJS.ProcessEnv): string | undefined {
+  const parts = env[`${STEP_ENV_DEFLATE}_PARTS`];
+  if (parts === undefined) return env[STEP_ENV];
+  const n = Number(parts);
+  const chunks = Number.isInteger(n) && n > 0 ? Array.from({ length: n }, (_, i) => env[`${STEP_ENV_DEFLATE}_${i}`]) : [];
+  if (chunks.length === 0 || chunks.some((c) => c === undefined)) {
+    throw new UsageError(`$${STEP_ENV_DEFLATE}_PARTS is ${parts}, but not every part $${STEP_ENV_DEFLATE}_0 … is set`);
+  }
+  try {
+    return inflateRawSync(Buffer.from(chunks.join(''), 'base64')).toString('utf8');
+  } catch {
+    throw new UsageError(`$${STEP_ENV_DEFLATE}_0 … do not inflate to a step: synthesize again`);
   }
 }
 
