@@ -33,13 +33,16 @@ Options:
       --parallelism N    stacks run at once (default: 4)
       --lock-timeout D   how long to wait for a state lock, Terraform's
                          duration (default: 5m)
+      --detailed-exitcode  plan: exit 2 when a stack has changes waiting
+                         (after a deploy, nothing should be left to do)
   -h, --help             show this help
 
 Each stack's Terraform output goes to DIR/fleet-logs/<stack>.log. Terraform is
 \$TERRAFORM_BINARY_NAME, else terraform on PATH.
 
 Exit status: 0 when every stack planned or applied; 1 when a stack failed or
-was not run because a stack it depends on failed; 3 on a usage error.
+was not run because a stack it depends on failed; 2 with plan
+--detailed-exitcode when a stack has changes waiting; 3 on a usage error.
 
 Examples:
   npx cdktf synth && cert-rotation fleet plan
@@ -53,6 +56,8 @@ export interface FleetOptions {
   readonly out: string;
   readonly parallelism: number;
   readonly lockTimeout: string;
+  /** plan: exit 2 when a stack has changes waiting. */
+  readonly detailedExitcode?: boolean;
 }
 
 export function parseFleetArgs(args: readonly string[]): FleetOptions | 'help' {
@@ -61,6 +66,7 @@ export function parseFleetArgs(args: readonly string[]): FleetOptions | 'help' {
     out: { type: 'string' },
     parallelism: { type: 'string' },
     'lock-timeout': { type: 'string' },
+    'detailed-exitcode': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   const [action, ...extra] = parsed.positionals;
@@ -72,7 +78,9 @@ export function parseFleetArgs(args: readonly string[]): FleetOptions | 'help' {
   if (!/^[1-9][0-9]*$/.test(p)) throw new UsageError(`--parallelism '${p}' is not a whole number of at least 1`);
   const lockTimeout = parsed.values['lock-timeout'] ?? '5m';
   if (!/^[0-9]+(ms|s|m|h)$/.test(lockTimeout)) throw new UsageError(`--lock-timeout '${lockTimeout}' is not a duration such as 30s or 5m`);
-  return { action, out: parsed.values.out ?? 'cdktf.out', parallelism: Number(p), lockTimeout };
+  const detailedExitcode = parsed.values['detailed-exitcode'] === true;
+  if (detailedExitcode && action !== 'plan') throw new UsageError('--detailed-exitcode goes with plan');
+  return { action, out: parsed.values.out ?? 'cdktf.out', parallelism: Number(p), lockTimeout, detailedExitcode };
 }
 
 /** A stack of the synthesized app, as cdktf's manifest.json names it. */
@@ -237,7 +245,8 @@ export async function runFleet(o: FleetOptions, io: CliIo): Promise<number> {
           `${badClusters.length > 0 ? ` (clusters: ${clusterList(badClusters)})` : ''}; the others ${o.action === 'plan' ? 'planned' : 'applied'}. ` +
           `Read ${logs}/<stack>.log, fix, and run again: finished stacks plan no changes.\n`,
   );
-  return bad.length === 0 ? ExitCode.OK : 1;
+  if (bad.length > 0) return 1;
+  return o.detailedExitcode && rows.some((r) => r.summary.startsWith('changes waiting')) ? 2 : ExitCode.OK;
 }
 
 export const fleetCommand: Command = defineCommand({

@@ -101,6 +101,8 @@ esac
     expect(r.stdout).toMatch(/^rancher\s+OK\s+.*server: done: no changes/m);
     expect(r.stdout).toMatch(/^rancher-group-b\s+OK\s+.*b-1: changes waiting: 2 to add/m);
     expect(r.calls.filter((c) => c.endsWith('apply'))).toEqual([]);
+    // After a deploy nothing should be left: --detailed-exitcode says when something is.
+    expect((await fleet('plan', '--detailed-exitcode')).code).toBe(2);
   });
 
   test('usage errors: no action, bad parallelism, nothing synthesized', async () => {
