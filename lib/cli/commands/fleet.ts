@@ -32,7 +32,8 @@ Options:
       --out DIR          the synthesized app (default: cdktf.out)
       --parallelism N    stacks run at once (default: 4)
       --lock-timeout D   how long to wait for a state lock, Terraform's
-                         duration (default: 5m)
+                         duration (default: 5m); a stack that lost the race
+                         for a kubernetes backend's Lease asks again within it
       --detailed-exitcode  plan: exit 2 when a stack has changes waiting
                          (after a deploy, nothing should be left to do)
   -h, --help             show this help
@@ -167,15 +168,49 @@ async function changeSummary(log: string, action: FleetAction): Promise<string> 
   return planned ? `changes waiting: ${planned[1].replace(/\.$/, '')}` : 'ok';
 }
 
-async function runStack(r: StackResult, o: FleetOptions, terraform: string, logs: string): Promise<void> {
+/** Terraform's duration (30s, 5m, 1h, 500ms) in milliseconds. */
+export function durationMs(d: string): number {
+  const m = /^([0-9]+)(ms|s|m|h)$/.exec(d);
+  if (!m) throw new UsageError(`'${d}' is not a duration such as 30s or 5m`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}
+
+/**
+ * Whether a failed plan or apply lost the race for a Kubernetes backend's lock
+ * rather than finding it held. The backend takes its Lease by compare-and-swap
+ * (https://developer.hashicorp.com/terraform/language/backend/kubernetes): when
+ * two runners ask in the same instant, the one whose update loses gets the API
+ * server's Conflict (or AlreadyExists for a Lease not yet created) as a plain
+ * error, which Terraform does not retry under -lock-timeout. It fails before
+ * reading the state, so running it again is safe.
+ */
+export function lostLockRace(logText: string): boolean {
+  const text = logText.replace(/\u001b\[[0-9;]*m/g, '').replace(/[│╷╵]/g, ' ').replace(/\s+/g, ' ');
+  return /Error acquiring the state lock/.test(text) &&
+    /leases\.coordination\.k8s\.io "[^"]+"(?:: the object has been modified| already exists)/.test(text);
+}
+
+async function runStack(r: StackResult, o: FleetOptions, terraform: string, logs: string, io: CliIo): Promise<void> {
   const log = path.join(logs, `${r.stack.name}.log`);
   await fs.writeFile(log, '');
   const cwd = r.stack.workingDirectory;
   const steps: string[][] = [['init', '-input=false', '-no-color']];
   if (o.action === 'plan') steps.push(['plan', '-input=false', '-no-color', `-lock-timeout=${o.lockTimeout}`, '-detailed-exitcode']);
   else steps.push(['apply', '-input=false', '-no-color', '-auto-approve', `-lock-timeout=${o.lockTimeout}`]);
+  const lockDeadline = Date.now() + durationMs(o.lockTimeout);
   for (const args of steps) {
-    const code = await runLogged(terraform, args, cwd, log);
+    let code: number;
+    for (let attempt = 1; ; attempt++) {
+      const from = (await fs.stat(log)).size;
+      code = await runLogged(terraform, args, cwd, log);
+      if (code !== 1 || args[0] === 'init' || Date.now() > lockDeadline) break;
+      const tail = (await fs.readFile(log, 'utf8')).slice(from);
+      if (!lostLockRace(tail)) break;
+      // Lost the compare-and-swap on the Lease to another runner that asked at the same moment: nothing was read or
+      // written yet. Ask again after a short random pause; from then on the lock is held and -lock-timeout waits for it.
+      io.stderr.write(`[fleet] ${r.stack.name}: another runner took the state lock in the same instant (Lease conflict); asking again (attempt ${attempt + 1})\n`);
+      await new Promise((res) => setTimeout(res, 500 + Math.floor(Math.random() * 1500)));
+    }
     // plan -detailed-exitcode: 0 no changes, 2 changes, 1 error.
     if (code !== 0 && !(args[0] === 'plan' && code === 2)) {
       r.status = 'failed';
@@ -219,7 +254,7 @@ export async function runFleet(o: FleetOptions, io: CliIo): Promise<number> {
       const started = Date.now();
       const clusters = r.stack.clusters.length > 0 ? ` (${clusterList(r.stack.clusters)})` : '';
       io.stderr.write(`[fleet ${elapsed()}] ${r.stack.name}${clusters}: ${verb}\n`);
-      const p: Promise<void> = runStack(r, o, terraform, logs).then(() => {
+      const p: Promise<void> = runStack(r, o, terraform, logs, io).then(() => {
         r.seconds = (Date.now() - started) / 1000;
         io.stderr.write(`[fleet ${elapsed()}] ${r.stack.name}: ${r.status === 'ok' ? r.summary : `FAILED: ${r.summary}`} (${r.seconds.toFixed(1)}s)\n`);
         running.delete(p);

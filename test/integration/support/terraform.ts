@@ -84,8 +84,32 @@ export class Workspace {
   /** `deploy` without waiting, whatever the exit code: for runners that deploy at the same time. */
   deployAsync(stack: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
     const c = this.deployCommand(stack, env);
+    return this.runAsync(c.cmd, c.args, c.env);
+  }
+
+  /** `cdktf synth` of the real app (after `useApp`) into this workspace's cdktf.out, stack `stack`. */
+  synthApp(stack: string): RunResult {
+    if (!this.appConfig) throw new Error('synthApp: call useApp first');
+    const r = run(path.join(REPO_ROOT, 'node_modules/.bin/cdktf'), ['synth'], {
+      cwd: this.dir,
+      env: { ...testbedProcessEnv(), CERT_ROTATION_CONFIG: this.appConfig, CERT_ROTATION_STACK: stack },
+    });
+    this.logs.push(r.stdout, r.stderr);
+    return r;
+  }
+
+  /** `cert-rotation fleet deploy|plan` on this workspace's cdktf.out, without waiting; its stack logs join `logs`. */
+  fleetAsync(action: 'plan' | 'deploy', env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    return this.runAsync(process.execPath, [path.join(REPO_ROOT, 'bin/cert-rotation.js'), 'fleet', action], { ...testbedProcessEnv(), ...env }).then((r) => {
+      const logs = path.join(this.outdir, 'fleet-logs');
+      if (fs.existsSync(logs)) for (const f of fs.readdirSync(logs)) this.logs.push(fs.readFileSync(path.join(logs, f), 'utf8'));
+      return r;
+    });
+  }
+
+  private runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(c.cmd, c.args, { cwd: this.dir, env: c.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, args, { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => { stdout += d; });

@@ -41,7 +41,18 @@ case $1 in
   init) echo "Terraform has been successfully initialized!" ;;
   plan) if [ "$stack" = "\${FAKE_TF_CLEAN:-}" ]; then echo "No changes. Your infrastructure matches the configuration."; exit 0; fi
         echo "Plan: 2 to add, 0 to change, 0 to destroy."; exit 2 ;;
-  apply) if [ "$stack" = "\${FAKE_TF_FAIL:-}" ]; then echo "Error: local-exec provisioner error" >&2; echo "agents of a-2 not Ready after 300s" >&2; exit 1; fi
+  apply) if [ "$stack" = "\${FAKE_TF_RACE:-}" ] && [ ! -e "${dir}/raced" ]; then
+           # What Terraform 1.11 prints when another runner's update of the backend's Lease won (captured on the test bed).
+           touch "${dir}/raced"
+           printf '%s\n' "Error: Error acquiring the state lock" "" "Error message: Operation cannot be fulfilled on leases.coordination.k8s.io" \
+             '"lock-tfstate-default-rancher": the object has been modified; please apply' "your changes to the latest version and try again" >&2
+           exit 1
+         fi
+         if [ "$stack" = "\${FAKE_TF_HELD:-}" ]; then
+           printf '%s\n' "Error: Error acquiring the state lock" "" "Error message: the state is already locked by another terraform client" >&2
+           exit 1
+         fi
+         if [ "$stack" = "\${FAKE_TF_FAIL:-}" ]; then echo "Error: local-exec provisioner error" >&2; echo "agents of a-2 not Ready after 300s" >&2; exit 1; fi
          echo "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." ;;
 esac
 `, { mode: 0o755 });
@@ -53,6 +64,8 @@ esac
     if (saved.TERRAFORM_BINARY_NAME !== undefined) process.env.TERRAFORM_BINARY_NAME = saved.TERRAFORM_BINARY_NAME;
     delete process.env.FAKE_TF_FAIL;
     delete process.env.FAKE_TF_CLEAN;
+    delete process.env.FAKE_TF_RACE;
+    delete process.env.FAKE_TF_HELD;
     removeDir(dir);
   });
 
@@ -92,6 +105,22 @@ esac
     expect(r.calls).toEqual(['rancher init', 'rancher apply']);
     expect(r.stdout).toMatch(/^rancher-group-a\s+SKIPPED\s+.*not run: rancher, which it depends on, failed/m);
     expect(r.stdout).toMatch(/^rancher-group-b\s+SKIPPED/m);
+  });
+
+  test('deploy: a runner that lost the race for a Kubernetes backend Lease asks again; a lock still held after -lock-timeout is not retried', async () => {
+    process.env.FAKE_TF_RACE = 'rancher-group-a';
+    const r = await fleet('deploy', '--parallelism', '1');
+    expect(r.code).toBe(0);
+    expect(r.calls.filter((c) => c === 'rancher-group-a apply')).toHaveLength(2);
+    expect(r.stderr).toMatch(/rancher-group-a: another runner took the state lock in the same instant \(Lease conflict\); asking again \(attempt 2\)/);
+    expect(r.stdout).toMatch(/^rancher-group-a\s+OK\s+.*applied: 2 added/m);
+
+    fs.rmSync(path.join(dir, 'calls.log'));
+    process.env.FAKE_TF_HELD = 'rancher-group-b';
+    const held = await fleet('deploy', '--parallelism', '1');
+    expect(held.code).toBe(1);
+    expect(held.calls.filter((c) => c === 'rancher-group-b apply')).toHaveLength(1);
+    expect(held.stdout).toMatch(/^rancher-group-b\s+FAILED\s+.*Error acquiring the state lock/m);
   });
 
   test('plan: says which stacks are done and which have changes waiting', async () => {
