@@ -38,7 +38,7 @@ summary() {
     }
     if (failures.length) console.log("\nfailures, in short (the full messages are above):\n" + failures.join("\n"));
     console.log(`\ntests: ${p} passed, ${f} failed`);
-  ' "$results/unit.json" "$results/integration.json" "$results/kubeadm.json" "$results/opentofu.json"
+  ' "$results/unit.json" "$results/integration.json" "$results/pipeline.json" "$results/kubeadm.json" "$results/opentofu.json"
 }
 
 step "unit tests"
@@ -75,6 +75,9 @@ shellcheck "$gitlab_scripts"/*.sh || { summary; exit 1; }
 step "integration tests (real Terraform against the local API servers)"
 status=0
 npx jest --selectProjects integration --ci --runInBand --json --outputFile="$results/integration.json" || status=$?
+
+step "the pipeline kit end to end: the GitHub workflow's review, apply and nightly jobs, run by scripts/pipeline-run.ts in a clone of this repository against the bed's Rancher server (about 17 minutes: each job runs its own npm ci)"
+npx jest --selectProjects pipeline --ci --runInBand --json --outputFile="$results/pipeline.json" || status=$?
 
 step "kubeadm: certificate renewal and the CA rotation phases on the bed's kubeadm control plane (last: they change its certificates and CA)"
 npx jest --selectProjects kubeadm --ci --runInBand --json --outputFile="$results/kubeadm.json" || status=$?
