@@ -190,6 +190,21 @@ export function lostLockRace(logText: string): boolean {
     /leases\.coordination\.k8s\.io "[^"]+"(?:: the object has been modified| already exists)/.test(text);
 }
 
+/**
+ * For a lock still held when -lock-timeout ran out: how to release it if its holder is gone. A runner killed
+ * during a plan or apply leaves a kubernetes backend's Lease (or an s3 lock file) held for good; pg's advisory
+ * lock ends with the holder's connection.
+ */
+export function staleLockHint(logText: string, cwd: string, terraform = 'terraform'): string {
+  if (!/Error acquiring the state lock/.test(logText) || !/already locked/.test(logText)) return '';
+  const id = /^\W*ID:\s+(\S+)/m.exec(logText.replace(/\u001b\[[0-9;]*m/g, ''))?.[1];
+  if (id === undefined) return '';
+  const who = /^\W*Who:\s+(\S+)/m.exec(logText)?.[1];
+  const created = /^\W*Created:\s+([^\n]+)/m.exec(logText)?.[1]?.trim();
+  return ` -- held by ${who ?? 'another runner'}${created ? ` since ${created}` : ''}; when that run is over (a killed runner keeps a kubernetes ` +
+    `backend's Lease for good), release it: (cd ${cwd} && ${terraform} force-unlock -force ${id})`;
+}
+
 async function runStack(r: StackResult, o: FleetOptions, terraform: string, logs: string, io: CliIo): Promise<void> {
   const log = path.join(logs, `${r.stack.name}.log`);
   await fs.writeFile(log, '');
@@ -214,7 +229,7 @@ async function runStack(r: StackResult, o: FleetOptions, terraform: string, logs
     // plan -detailed-exitcode: 0 no changes, 2 changes, 1 error.
     if (code !== 0 && !(args[0] === 'plan' && code === 2)) {
       r.status = 'failed';
-      r.summary = `terraform ${args[0]} failed (exit ${code}): ${await errorLines(log)}`;
+      r.summary = `terraform ${args[0]} failed (exit ${code}): ${await errorLines(log)}${staleLockHint(await fs.readFile(log, 'utf8'), cwd, path.basename(terraform))}`;
       return;
     }
   }

@@ -49,7 +49,9 @@ case $1 in
            exit 1
          fi
          if [ "$stack" = "\${FAKE_TF_HELD:-}" ]; then
-           printf '%s\n' "Error: Error acquiring the state lock" "" "Error message: the state is already locked by another terraform client" >&2
+           printf '%s\n' "Error: Error acquiring the state lock" "" "Error message: the state is already locked by another terraform client" \
+             "Lock Info:" "  ID:        5f0c2a4e-1b7d-8e0a-3c11-9d2f4e6a7b80" "  Path:" "  Operation: OperationTypeApply" \
+             "  Who:       runner@ci-7" "  Version:   1.11.4" "  Created:   2026-12-03 06:58:01.123 +0000 UTC" >&2
            exit 1
          fi
          if [ "$stack" = "\${FAKE_TF_FAIL:-}" ]; then echo "Error: local-exec provisioner error" >&2; echo "agents of a-2 not Ready after 300s" >&2; exit 1; fi
@@ -121,6 +123,8 @@ esac
     expect(held.code).toBe(1);
     expect(held.calls.filter((c) => c === 'rancher-group-b apply')).toHaveLength(1);
     expect(held.stdout).toMatch(/^rancher-group-b\s+FAILED\s+.*Error acquiring the state lock/m);
+    // A lock whose holder may be gone: who holds it since when, and the command that releases it.
+    expect(held.stdout).toMatch(/held by runner@ci-7 since 2026-12-03 06:58:01\.123 \+0000 UTC; .*release it: \(cd \S+stacks\/rancher-group-b && terraform force-unlock -force 5f0c2a4e-1b7d-8e0a-3c11-9d2f4e6a7b80\)/);
   });
 
   test('plan: says which stacks are done and which have changes waiting', async () => {
