@@ -1,72 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { gunzipSync } from 'zlib';
 import { parse, stringify } from 'yaml';
 import { makePrivateCa, RancherFiles } from '../support/pki';
 import { ensureNamespace, resetRancherInstall } from './support/rancher-bed';
+import { kubernetesBackend, pgBackend } from './support/backends';
 import { RancherScenario, STACK } from './support/rancher-scenario';
 import { expectNoKey, Workspace } from './support/terraform';
-import { kubeGet, run, RunResult } from '../../scripts/testbed/client';
+import { RunResult } from '../../scripts/testbed/client';
 import { lostLockRace } from '../../lib/cli/commands/fleet';
 
 /** What two CI runners set so that the second waits for the first's lock instead of failing at once. */
 const WAIT_FOR_LOCK = { TF_CLI_ARGS_apply: '-lock-timeout=10m', TF_CLI_ARGS_plan: '-lock-timeout=10m' };
-
-interface Backend {
-  readonly name: string;
-  /** The `backend:` section of the configuration file. */
-  readonly section: Record<string, unknown>;
-  /** The state as the backend holds it (undefined: none yet). */
-  state(): any | undefined;
-  /** Whether somebody holds the state's lock now. */
-  locked(): boolean;
-}
-
-const RUN = Date.now().toString(36);
-
-function kubernetesBackend(sc: RancherScenario): Backend {
-  const namespace = 'cert-rotation-state';
-  const suffix = `rancher-${RUN}`;
-  const get = (p: string): any | undefined => {
-    try {
-      return kubeGet(sc.server, p);
-    } catch {
-      return undefined; // 404: not there (yet)
-    }
-  };
-  return {
-    name: 'kubernetes',
-    section: { type: 'kubernetes', kubeconfig: sc.env.KUBECONFIG, context: `testbed-${sc.server}`, namespace, secretSuffix: suffix },
-    state: () => {
-      // The backend's Secret holds the state gzipped (https://developer.hashicorp.com/terraform/language/backend/kubernetes).
-      const secret = get(`/api/v1/namespaces/${namespace}/secrets/tfstate-default-${suffix}`);
-      if (!secret) return undefined;
-      let bytes = Buffer.from(secret.data.tfstate, 'base64');
-      if (bytes[0] !== 0x1f) bytes = Buffer.from(bytes.toString(), 'base64'); // base64 text of the gzip, not the gzip
-      return JSON.parse(gunzipSync(bytes).toString());
-    },
-    locked: () => Boolean(get(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/lock-tfstate-default-${suffix}`)?.spec?.holderIdentity),
-  };
-}
-
-function pgBackend(sc: RancherScenario): Backend {
-  const conn = sc.env.TESTBED_PG_CONN_STR;
-  if (!conn) throw new Error('the test bed has no PostgreSQL: start it with scripts/testbed/testbed up ... --postgres');
-  const schema = `cert_rotation_${RUN}`;
-  const psql = (sql: string): string => run('psql', [conn, '-Atc', sql]).stdout.trim();
-  return {
-    name: 'pg',
-    section: { type: 'pg', connStr: conn, schemaName: schema },
-    state: () => {
-      const exists = psql(`select count(*) from information_schema.tables where table_schema = '${schema}' and table_name = 'states'`);
-      if (exists === '0') return undefined;
-      const data = psql(`select data from ${schema}.states where name = 'default'`);
-      return data ? JSON.parse(data) : undefined;
-    },
-    // Terraform's pg backend locks with a session-level advisory lock (https://developer.hashicorp.com/terraform/language/backend/pg).
-    locked: () => Number(psql("select count(*) from pg_locks where locktype = 'advisory' and granted")) > 0,
-  };
-}
 
 // GIVEN the configuration file's backend: kubernetes (state Secret + Lease on
 // the Rancher server cluster) or pg (PostgreSQL from Debian's packages on the

@@ -99,8 +99,8 @@ export class Workspace {
   }
 
   /** `cert-rotation fleet deploy|plan` on this workspace's cdktf.out, without waiting; its stack logs join `logs`. */
-  fleetAsync(action: 'plan' | 'deploy', env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-    return this.runAsync(process.execPath, [path.join(REPO_ROOT, 'bin/cert-rotation.js'), 'fleet', action], { ...testbedProcessEnv(), ...env }).then((r) => {
+  fleetAsync(action: 'plan' | 'deploy', env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<RunResult> {
+    return this.runAsync(process.execPath, [path.join(REPO_ROOT, 'bin/cert-rotation.js'), 'fleet', action, ...args], { ...testbedProcessEnv(), ...env }).then((r) => {
       const logs = path.join(this.outdir, 'fleet-logs');
       if (fs.existsSync(logs)) for (const f of fs.readdirSync(logs)) this.logs.push(fs.readFileSync(path.join(logs, f), 'utf8'));
       return r;
