@@ -20,7 +20,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       // The kubeadm tests need the bed's kubeadm cluster (testbed up --kubeadm) and change its CA: their own project,
       // run after this one by scripts/test.sh, or alone on a fresh bed by npm run test:kubeadm.
-      // The pipeline kit's jobs run npm ci in a clone each (about 17 min): their own project, run after this one by
+      // The pipeline kit's jobs run npm ci in a clone each (6 to 17 min): their own project, run after this one by
       // scripts/test.sh on the same bed, or alone on a bed of its own by npm run test:pipeline.
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/integration/kubeadm/', '<rootDir>/test/integration/pipeline.test.ts'],
     },

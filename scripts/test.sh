@@ -76,7 +76,7 @@ step "integration tests (real Terraform against the local API servers)"
 status=0
 npx jest --selectProjects integration --ci --runInBand --json --outputFile="$results/integration.json" || status=$?
 
-step "the pipeline kit end to end: the GitHub workflow's review, apply and nightly jobs, run by scripts/pipeline-run.ts in a clone of this repository against the bed's Rancher server (about 17 minutes: each job runs its own npm ci)"
+step "the pipeline kit end to end: the GitHub workflow's review, apply and nightly jobs, run by scripts/pipeline-run.ts in a clone of this repository against the bed's Rancher server (6 to 17 minutes: each job runs its own npm ci)"
 npx jest --selectProjects pipeline --ci --runInBand --json --outputFile="$results/pipeline.json" || status=$?
 
 step "kubeadm: certificate renewal and the CA rotation phases on the bed's kubeadm control plane (last: they change its certificates and CA)"
