@@ -80,6 +80,13 @@ function monthStart(months: number): string {
 }
 
 /** SIGKILL every terraform (or tofu) process working in `dir`: a cancelled pipeline or a lost runner. */
+/** The pid of the test bed's kubelet stand-in for the kubeadm node's static Pods (scripts/testbed/kubeadm/static-pods.ts). */
+function staticPodsStandIn(): number {
+  const pid = Number(fs.readFileSync(path.join(env.TESTBED_DIR, 'pids', 'kubeadm-static-pods.pid'), 'utf8').trim());
+  if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('static-pods')) throw new Error(`pid ${pid} is not the static-pods stand-in`);
+  return pid;
+}
+
 function killEngineIn(dir: string): number {
   let killed = 0;
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -240,12 +247,26 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     const held = path.join(kubernetesDir, 'cert-rotation-held-manifests', 'kube-apiserver.yaml');
     const manifest = path.join(kubernetesDir, 'manifests', 'kube-apiserver.yaml');
     synth({ generation: 3, certificates: ['apiserver'] });
-    const deploying = ws.deployAsync(stack);
-    await waitFor('kube-apiserver.yaml moved out of manifests/ by the step', () => fs.existsSync(held) || undefined, 180);
-    // The runner is lost, and the node's script with it (a cancelled pipeline, a rebooted node).
-    expect(killEngineIn(ws.stackDir(stack))).toBeGreaterThan(0);
-    run('pkill', ['-KILL', '-f', '^/bin/sh /tmp/terraform_[0-9]+\\.sh'], { ok: [0, 1] });
-    await deploying; // cdktf deploy may exit 0 when its engine is killed: the plan after it is the guard
+    // The kubelet stand-in is paused for the kill: the step holds the manifest out until the kubelet has stopped
+    // the API server, so the window stays open instead of lasting a second or two (CI once missed it).
+    const kubelet = staticPodsStandIn();
+    process.kill(kubelet, 'SIGSTOP');
+    let finished: { status: number; stdout: string; stderr: string } | undefined;
+    try {
+      const deploying = ws.deployAsync(stack).then((r) => { finished = r; return r; });
+      await waitFor('kube-apiserver.yaml moved out of manifests/ by the step', () => {
+        if (finished) throw new Error(`the deploy ended (exit ${finished.status}) before the step moved the manifest:\n${(finished.stdout + finished.stderr).slice(-4000)}`);
+        return fs.existsSync(held) || undefined;
+      }, 180);
+      // The runner is lost, and the node's script with it (a cancelled pipeline, a rebooted node).
+      expect(killEngineIn(ws.stackDir(stack))).toBeGreaterThan(0);
+      run('pkill', ['-KILL', '-f', '^/bin/sh /tmp/terraform_[0-9]+\\.sh'], { ok: [0, 1] });
+      await deploying; // cdktf deploy may exit 0 when its engine is killed: the plan after it is the guard
+    } finally {
+      process.kill(kubelet, 'SIGCONT');
+    }
+    // The kubelet, going on, stops the API server whose manifest is gone: what the killed run leaves.
+    await waitFor('the kubelet stand-in to stop kube-apiserver', () => containers()['kube-apiserver'] === undefined || undefined, 60);
     expect({ held: fs.existsSync(held), running: fs.existsSync(manifest) }).toEqual({ held: true, running: false });
     expect(ws.plan(stack).changes.map((c) => [c.address.replace(/_[^_]+$/, ''), c.actions])).toEqual([
       [`terraform_data.renew_check-${env.TESTBED_KUBEADM_NODE}`, ['create']],
