@@ -254,10 +254,12 @@ describe('KubeadmCertificateRenewal on a kubeadm control plane', () => {
     let finished: { status: number; stdout: string; stderr: string } | undefined;
     try {
       const deploying = ws.deployAsync(stack).then((r) => { finished = r; return r; });
-      await waitFor('kube-apiserver.yaml moved out of manifests/ by the step', () => {
-        if (finished) throw new Error(`the deploy ended (exit ${finished.status}) before the step moved the manifest:\n${(finished.stdout + finished.stderr).slice(-4000)}`);
-        return fs.existsSync(held) || undefined;
-      }, 180);
+      const deadline = Date.now() + 180_000;
+      while (!fs.existsSync(held)) {
+        if (finished) throw new Error(`the deploy ended (exit ${finished.status}) before the step moved kube-apiserver.yaml out of manifests/:\n${(finished.stdout + finished.stderr).slice(-4000)}`);
+        if (Date.now() > deadline) throw new Error('timed out after 180s waiting for the step to move kube-apiserver.yaml out of manifests/');
+        await new Promise((r) => setTimeout(r, 200));
+      }
       // The runner is lost, and the node's script with it (a cancelled pipeline, a rebooted node).
       expect(killEngineIn(ws.stackDir(stack))).toBeGreaterThan(0);
       run('pkill', ['-KILL', '-f', '^/bin/sh /tmp/terraform_[0-9]+\\.sh'], { ok: [0, 1] });
