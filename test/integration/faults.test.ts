@@ -67,16 +67,6 @@ describe('fault harness: a killed or refused write, then a plain re-deploy, leav
     };
   }
 
-  /** Re-deploys without a fault and checks the cluster holds exactly `files`. */
-  function expectConverges(files: RancherFiles, since: string): void {
-    sc.ws.deploy(STACK);
-    sc.expectServed(files);
-    sc.expectAgents([2, 3], cattleCaChecksum(files.caPem));
-    sc.expectNoAgentStartFailures(since);
-    sc.expectSecondPlanEmpty();
-    sc.expectNoKeyAnywhere();
-  }
-
   beforeAll(async () => {
     previousCli = process.env.CERT_ROTATION_CLI;
     process.env.CERT_ROTATION_CLI = `node ${FAULT_CLI}`;
@@ -109,7 +99,7 @@ describe('fault harness: a killed or refused write, then a plain re-deploy, leav
     if (pending.length === 0) process.stderr.write(`the killed deploy left nothing planned; its output:\n${sc.ws.logs.slice(-4).join('\n')}\n`);
     expect(pending.length).toBeGreaterThan(0);
     current = next;
-    expectConverges(current, since);
+    sc.expectConverges(current, since);
   });
 
   test('engine killed after tls-rancher-ingress with the state file left empty (a torn local-state write): the re-deploy takes over what exists', () => {
@@ -121,7 +111,7 @@ describe('fault harness: a killed or refused write, then a plain re-deploy, leav
     // Every step is planned as new; none fails on what the cluster already holds.
     expect(sc.ws.plan(STACK).changes.every((c) => c.actions.join() === 'create')).toBe(true);
     current = next;
-    expectConverges(current, since);
+    sc.expectConverges(current, since);
   });
 
   test('a write refused by an admission policy fails the apply at that step, before any agent changes; after the policy is gone the re-deploy converges', () => {
@@ -197,6 +187,6 @@ describe('fault harness: a killed or refused write, then a plain re-deploy, leav
     expect((r.stdout + r.stderr).replace(/\s+/g, ' ')).toMatch(/tfstate is cut short or not JSON \(\d+ bytes\) \(a run killed while Terraform wrote it\): restored the last readable state \(serial \d+\)/);
     expect(fs.readdirSync(sc.ws.dir).filter((f) => f.startsWith(`terraform.${STACK}.tfstate.torn-`))).toHaveLength(1);
     current = next;
-    expectConverges(current, since);
+    sc.expectConverges(current, since);
   });
 });

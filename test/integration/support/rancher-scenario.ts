@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { X509Certificate } from 'crypto';
+import { cattleCaChecksum } from '../../../lib/pki/fingerprint';
 import { loadConfig } from '../../../lib/config/load-config';
 import { RancherStack } from '../../../stacks/rancher-stack';
 import { PrivateCa, RancherFiles, writeRancherFiles } from '../../support/pki';
@@ -146,6 +147,20 @@ export class RancherScenario {
       expectNoKey(state + copies, key, 'the state file or its copies');
       expectNoKey(this.ws.logs.join('\n'), key, 'the deploy logs');
     }
+  }
+
+  /**
+   * A plain re-deploy after a failed or killed one, then the cluster read back: Rancher serves `f`, the agents of
+   * downstream clusters 2 and 3 carry its checksum without start failures since `since`, the second plan is
+   * empty, and no key is anywhere.
+   */
+  expectConverges(f: RancherFiles, since: string): void {
+    this.ws.deploy(STACK);
+    this.expectServed(f);
+    this.expectAgents([2, 3], cattleCaChecksum(f.caPem));
+    this.expectNoAgentStartFailures(since);
+    this.expectSecondPlanEmpty();
+    this.expectNoKeyAnywhere();
   }
 
   expectSecondPlanEmpty(): void {
