@@ -43,7 +43,7 @@ export function verifyChain(certs: CertificateInfo[], file: string, field: strin
     const child = certs[i];
     const parent = certs[i + 1];
     if (child.sha256Fingerprint === parent.sha256Fingerprint) {
-      throw duplicate(file, field, i, child);
+      throw duplicate(file, field, i + 1, i, child);
     }
     if (isIssuedBy(child, parent)) {
       continue;
@@ -82,7 +82,11 @@ export function verifyChain(certs: CertificateInfo[], file: string, field: strin
 /**
  * Checks a Rancher CA bundle (`cacerts.pem`, the `tls-ca` secret of Rancher's
  * certificate update procedure): only CA certificates, intermediate(s) first,
- * each signed by the next, the last one a self-signed root.
+ * each signed by the next, up to a self-signed root; then, optionally, more
+ * self-signed roots that are trusted as well (the overlap of a CA rollover,
+ * see {@link extraRoots}). Rancher serves the bundle as it is, and its agents
+ * load the whole downloaded file into one pool of trusted roots
+ * (rancher/rancher cmd/agent/main.go, rootCATransport).
  *
  * @see https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/resources/update-rancher-certificate
  * @param cas the certificates in file order
@@ -109,11 +113,16 @@ export function verifyCaBundle(cas: CertificateInfo[], file: string, field: stri
       });
     }
   });
+  const chainEnd = firstRootAt(cas);
   for (let i = 0; i + 1 < cas.length; i++) {
     const child = cas[i];
     const parent = cas[i + 1];
-    if (child.sha256Fingerprint === parent.sha256Fingerprint) {
-      throw duplicate(file, field, i, child);
+    const seen = cas.findIndex((c) => c.sha256Fingerprint === parent.sha256Fingerprint);
+    if (seen <= i) {
+      throw duplicate(file, field, i + 1, seen, parent);
+    }
+    if (i >= chainEnd && parent.selfSigned) {
+      continue; // another trusted root after the chain
     }
     if (isIssuedBy(child, parent)) {
       continue;
@@ -136,12 +145,12 @@ export function verifyCaBundle(cas: CertificateInfo[], file: string, field: stri
         fix: `reorder ${field}: the CA that signed the server certificate first, then its issuer, ending with the root`,
       });
     }
-    if (child.selfSigned) {
+    if (i >= chainEnd) {
       throw new CertificateInputError({
         file,
         field,
-        problem: `in ${field}, ${at} is a self-signed root but is followed by ${next}, which it did not sign; ${CA_ORDER}`,
-        fix: `keep only the chain of the CA that issued the server certificate in ${field}, with the root last`,
+        problem: `in ${field}, ${next} comes after the root ${describeCertificate(cas[chainEnd])} (certificate ${chainEnd + 1}) but is not a self-signed root; ${CA_ORDER}, and only other roots may follow it`,
+        fix: `move certificate ${i + 2} before the root it chains to, or remove it from ${field}`,
       });
     }
     throw new CertificateInputError({
@@ -188,6 +197,16 @@ export function verifyLeafAgainstCa(
   }
   const lastDesc = `${describeCertificate(last)}`;
   const issuerAt = cas.findIndex((ca) => isIssuedBy(last, ca));
+  if (issuerAt > firstRootAt(cas)) {
+    throw new CertificateInputError({
+      file,
+      field,
+      problem:
+        `the served chain (tls.crt) ends with ${lastDesc}, issued by certificate ${issuerAt + 1} of ${field} (${describeCertificate(cas[issuerAt])}), ` +
+        `which ${field} lists only as another trusted root: ${field} starts with ${describeCertificate(cas[0])}, to which tls.crt has not switched yet`,
+      fix: `re-issue the server certificate from the CA that ${field} starts with (after \`cert-rotation pki rollover\`'s switch: \`cert-rotation pki renew\`)`,
+    });
+  }
   if (issuerAt > 0) {
     throw new CertificateInputError({
       file,
@@ -225,11 +244,28 @@ function signatureVerifies(child: CertificateInfo, parent: CertificateInfo): boo
   }
 }
 
-function duplicate(file: string, field: string, i: number, cert: CertificateInfo): CertificateInputError {
+/**
+ * The roots a CA bundle trusts besides the root of its chain: the self-signed
+ * certificates after the first one. During a CA rollover the bundle is the
+ * chain, then the other CA's root, so clients that download it trust both.
+ *
+ * @param cas a bundle already checked by {@link verifyCaBundle}
+ */
+export function extraRoots(cas: readonly CertificateInfo[]): CertificateInfo[] {
+  return cas.slice(firstRootAt(cas) + 1);
+}
+
+/** Index of the first self-signed certificate (the end of the chain), or the last index. */
+function firstRootAt(cas: readonly CertificateInfo[]): number {
+  const at = cas.findIndex((c) => c.selfSigned);
+  return at < 0 ? cas.length - 1 : at;
+}
+
+function duplicate(file: string, field: string, at: number, first: number, cert: CertificateInfo): CertificateInputError {
   return new CertificateInputError({
     file,
     field,
-    problem: `in ${field}, certificate ${i + 2} is a copy of certificate ${i + 1} (${describeCertificate(cert)})`,
-    fix: `remove the duplicate certificate ${i + 2} from ${field}`,
+    problem: `in ${field}, certificate ${at + 1} is a copy of certificate ${first + 1} (${describeCertificate(cert)})`,
+    fix: `remove the duplicate certificate ${at + 1} from ${field}`,
   });
 }

@@ -15,7 +15,7 @@ import { readFileSync } from 'fs';
 import { CaBundle } from './ca-bundle';
 import { sha256Hex } from './fingerprint';
 import { CertificateInfo, describeCertificate, describeKeyType, parseCertificates } from './certificate';
-import { isIssuedBy, verifyCaBundle, verifyChain, verifyLeafAgainstCa } from './chain';
+import { extraRoots, isIssuedBy, verifyCaBundle, verifyChain, verifyLeafAgainstCa } from './chain';
 import { CertificateInputError } from './errors';
 import { hostCoverage } from './hostname';
 import { splitPem } from './pem';
@@ -100,6 +100,8 @@ export const CertificateWarningIds = {
   LEAF_IS_CA: 'cert-rotation:leafIsCa',
   /** tls.key holds text besides the key block, which is sent to the Secret as it is. */
   TEXT_IN_KEY_FILE: 'cert-rotation:textInKeyFile',
+  /** cacerts.pem lists another root after its chain: clients trust both (a CA rollover's overlap). */
+  EXTRA_TRUSTED_ROOTS: 'cert-rotation:extraTrustedRoots',
 } as const;
 
 /**
@@ -179,6 +181,16 @@ export function loadServerCertificate(options: LoadServerCertificateOptions): Se
     verifyCaBundle(cas, caFile, 'cacerts.pem');
     verifyLeafAgainstCa(chain, cas, caFile, 'cacerts.pem');
     warnings.push(...joinWarnings(chain, cas, certFile, caFile));
+    const extra = extraRoots(cas);
+    if (extra.length > 0) {
+      warnings.push({
+        id: CertificateWarningIds.EXTRA_TRUSTED_ROOTS,
+        message:
+          `${caFile}: cacerts.pem also lists ${extra.map((c) => `${describeCertificate(c)} (sha256 ${c.sha256Fingerprint.slice(0, 23)}…, notAfter ${formatIsoSeconds(c.notAfter)})`).join(', ')} ` +
+          `after the chain's root, so Rancher's agents and every client that trusts this bundle trust ${extra.length === 1 ? 'that root' : 'those roots'} too. ` +
+          'That is the overlap of a CA rollover (cert-rotation pki rollover); it ends when the bundle lists one root again.',
+      });
+    }
   }
 
   // 4. Validity at `now`.

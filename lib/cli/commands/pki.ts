@@ -7,17 +7,28 @@
  * lib/pki/issue (and node-forge with it) is loaded by `import()` when a
  * certificate is issued, so the tool's other commands never load it.
  */
-import { promises as fs } from 'fs';
 import { isIP } from 'net';
 import * as path from 'path';
-import { CertificateInfo, describeCertificate, describeKeyType, parseCertificate, parseCertificates } from '../../pki/certificate';
-import { verifyCaBundle } from '../../pki/chain';
+import { CertificateInfo, describeCertificate, parseCertificate, parseCertificates } from '../../pki/certificate';
 import { CertificateInputError } from '../../pki/errors';
 import type { IssuedCertificate, LeafUsage } from '../../pki/issue';
-import { keyMatchesCertificate, parsePrivateKey } from '../../pki/private-key';
 import { DAY_MS, formatIsoSeconds, parseDuration } from '../../pki/validity';
 import { DEFAULTS } from '../../rules';
 import { CliIo, Command, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
+import {
+  BACKDATE_MS,
+  CaDirectory,
+  describeWritten,
+  keyLine,
+  PkiError,
+  readCaDirectory,
+  readText,
+  refuseExisting,
+  replaceFiles,
+  validity,
+  writeFiles,
+} from './pki-files';
+import { parseRolloverArgs, PkiRolloverOptions, ROLLOVER_HELP, runRollover } from './pki-rollover';
 
 const CA_HELP = `Usage: cert-rotation pki ca --out DIR [options]
 
@@ -141,7 +152,7 @@ Example (nightly, then plan: a renewed certificate is a rotation in the plan):
   cert-rotation pki renew --ca-dir pki/intermediate --out certs --renew-before 30d
 `;
 
-export const PKI_HELP = `Usage: cert-rotation pki <ca | leaf | csr | renew> [options]
+export const PKI_HELP = `Usage: cert-rotation pki <ca | leaf | csr | renew | rollover> [options]
 
 Issue certificates from a private CA kept in directories: a root CA, an
 intermediate, and server or client certificates for Rancher, kubeadm, RKE and
@@ -154,6 +165,10 @@ Commands:
   csr    a key and a certificate signing request for a CA run by someone else
   renew  re-issue a certificate from its CA when it is inside its renew-before
          window (a scheduled job's step); nothing when it is not
+  rollover
+         replace a CA before it expires, one phase per scheduled run: trust
+         both roots, switch to the new one, drop the old (a root), or
+         re-issue an intermediate from its issuer; nothing when not due
 
 Run 'cert-rotation pki <command> --help' for its options.
 
@@ -163,7 +178,7 @@ Each file written is listed on stdout, a certificate with its subject,
 issuer, names, notBefore, notAfter and SHA-256 fingerprint.
 
 Exit codes:
-  0  every file was written (renew: or nothing was due)
+  0  every file was written (renew, rollover: or nothing was due)
   3  wrong usage, a file exists (without --force) or the CA directory cannot
      be used: nothing is written; or a file cannot be written
 
@@ -174,11 +189,11 @@ Example (a root, an intermediate, and Rancher's three files):
   # certFile certs/tls.crt, keyFile certs/tls.key, caFile pki/intermediate/cacerts.pem
 `;
 
-const HELP: Record<PkiCommandName, string> = { ca: CA_HELP, leaf: LEAF_HELP, csr: CSR_HELP, renew: RENEW_HELP };
+const HELP: Record<PkiCommandName, string> = { ca: CA_HELP, leaf: LEAF_HELP, csr: CSR_HELP, renew: RENEW_HELP, rollover: ROLLOVER_HELP };
 
-type PkiCommandName = 'ca' | 'leaf' | 'csr' | 'renew';
+type PkiCommandName = 'ca' | 'leaf' | 'csr' | 'renew' | 'rollover';
 
-const PKI_COMMANDS: readonly PkiCommandName[] = ['ca', 'leaf', 'csr', 'renew'];
+const PKI_COMMANDS: readonly PkiCommandName[] = ['ca', 'leaf', 'csr', 'renew', 'rollover'];
 
 /** The subject and key every `pki` command asks for. */
 interface SubjectOptions {
@@ -231,10 +246,7 @@ export interface PkiRenewOptions {
 }
 
 /** The parsed command line of `pki`: a subcommand, or the help of one. */
-export type PkiOptions = PkiCaOptions | PkiLeafOptions | PkiCsrOptions | PkiRenewOptions | { readonly command: 'help'; readonly text: string };
-
-/** How long before now a new certificate starts, for clocks that lag. */
-const BACKDATE_MS = 5 * 60 * 1000;
+export type PkiOptions = PkiCaOptions | PkiLeafOptions | PkiCsrOptions | PkiRenewOptions | PkiRolloverOptions | { readonly command: 'help'; readonly text: string };
 
 const SUBJECT_ARGS = {
   out: { type: 'string' },
@@ -281,6 +293,8 @@ export function parsePkiArgs(args: readonly string[]): PkiOptions | 'help' {
       return parseCsr(rest);
     case 'renew':
       return parseRenew(rest);
+    case 'rollover':
+      return parseRolloverArgs(rest);
   }
 }
 
@@ -455,147 +469,6 @@ function dnsName(name: string, option: string, fix: string): string {
   return name;
 }
 
-/** A CA directory, or a file the command cannot use or write: exit 3 with the message. */
-class PkiError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PkiError';
-    Object.setPrototypeOf(this, PkiError.prototype);
-  }
-}
-
-/** A CA read from a directory `pki ca` wrote. */
-interface CaDirectory {
-  readonly certPem: string;
-  readonly keyPem: string;
-  readonly cert: CertificateInfo;
-  /** The CA, then its issuers up to the root (cacerts.pem; just the CA without one). */
-  readonly bundle: CertificateInfo[];
-}
-
-/**
- * Reads and checks the CA in `dir`: a CA certificate whose RSA key is in
- * ca.key, valid now, with cacerts.pem (when present) starting with it.
- */
-async function readCaDirectory(dir: string, option: string, now: Date): Promise<CaDirectory> {
-  const certFile = path.join(dir, 'ca.crt');
-  const keyFile = path.join(dir, 'ca.key');
-  const bundleFile = path.join(dir, 'cacerts.pem');
-  const make = `a CA directory holds ca.crt and ca.key; make one with \`cert-rotation pki ca --out ${dir}\` or pass another ${option}`;
-  const certPem = await readText(certFile, `${option} ${dir}: `, make);
-  const keyPem = await readText(keyFile, `${option} ${dir}: `, make);
-  try {
-    const cert = parseCertificate(certPem, certFile, 'ca.crt');
-    const key = parsePrivateKey(keyPem, keyFile, 'ca.key');
-    if (!cert.isCA) {
-      throw new PkiError(`${certFile}: ${describeCertificate(cert)} is not a CA certificate (basicConstraints lacks CA:TRUE); ${make}`);
-    }
-    if (!keyMatchesCertificate(key, cert)) {
-      throw new PkiError(`${keyFile}: the private key does not belong to ${certFile}; put the key of that CA certificate in ca.key, or ${make}`);
-    }
-    if (key.asymmetricKeyType !== 'rsa') {
-      throw new PkiError(`${keyFile}: the CA key is ${describeKeyType(key)}, and cert-rotation pki signs with RSA CAs only; issue an RSA CA with \`cert-rotation pki ca\``);
-    }
-    if (cert.notAfter.getTime() <= now.getTime()) {
-      throw new PkiError(`${certFile}: ${describeCertificate(cert)} expired at ${formatIsoSeconds(cert.notAfter)}; renew the CA, or pass another ${option}`);
-    }
-    const bundleText = await readText(bundleFile, '', '', true);
-    const bundle = bundleText === undefined ? [cert] : parseCertificates(bundleText, bundleFile, 'cacerts.pem');
-    if (bundle[0].sha256Fingerprint !== cert.sha256Fingerprint) {
-      throw new PkiError(`${bundleFile}: the first certificate is ${describeCertificate(bundle[0])}, not ${describeCertificate(cert)} of ca.crt; cacerts.pem must start with the CA itself, then its issuers up to the root`);
-    }
-    verifyCaBundle(bundle, bundleFile);
-    return { certPem, keyPem, cert, bundle };
-  } catch (err) {
-    if (err instanceof CertificateInputError) {
-      throw new PkiError(err.message);
-    }
-    throw err;
-  }
-}
-
-/** Reads a text file; a missing file is undefined when `optional`, else a PkiError. */
-async function readText(file: string, prefix: string, fix: string, optional: true): Promise<string | undefined>;
-async function readText(file: string, prefix: string, fix: string): Promise<string>;
-async function readText(file: string, prefix: string, fix: string, optional = false): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && optional) return undefined;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${(err as Error).message})`;
-    throw new PkiError(`${prefix}${file} ${why}${fix ? `; ${fix}` : ''}`);
-  }
-}
-
-/** One file to write. */
-interface OutputFile {
-  readonly file: string;
-  readonly text: string;
-  /** A private key: mode 0600, never printed. */
-  readonly secret: boolean;
-}
-
-/** Fails, before anything is issued, when an output exists and --force is not given. */
-async function refuseExisting(files: readonly string[], force: boolean): Promise<void> {
-  if (force) return;
-  for (const file of files) {
-    const stat = await fs.lstat(file).catch(() => undefined);
-    if (stat) {
-      const what = file.endsWith('.key') ? 'a private key that would be lost' : 'a file';
-      throw new PkiError(`${file} exists (${what}); pass --force to replace it, or choose another --out`);
-    }
-  }
-}
-
-/** Creates `dir` and writes the files, keys first with mode 0600; replaces files only with --force. */
-async function writeFiles(dir: string, files: readonly OutputFile[], force: boolean): Promise<void> {
-  await fs.mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-    throw new PkiError(`--out ${dir} cannot be created (${err.code === 'EEXIST' || err.code === 'ENOTDIR' ? 'a file is in the way' : err.message}); pass a directory`);
-  });
-  for (const out of [...files].sort((a, b) => Number(b.secret) - Number(a.secret))) {
-    try {
-      if (force) await fs.rm(out.file, { force: true });
-      // 'wx': never through an existing file or link; the mode applies to the new file.
-      await fs.writeFile(out.file, out.text, { flag: 'wx', mode: out.secret ? 0o600 : 0o644 });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'EEXIST' ? 'appeared while writing; pass --force to replace it' : e.code === 'EACCES' ? 'cannot be written (permission denied)' : `cannot be written (${e.message})`;
-      throw new PkiError(`${out.file} ${why}`);
-    }
-  }
-}
-
-/** The lines that describe a certificate written: subject, issuer, names, validity, fingerprint. */
-function describeWritten(cert: CertificateInfo): string[] {
-  const names = [...cert.dnsNames.map((n) => `DNS:${n}`), ...cert.ipAddresses.map((ip) => `IP:${ip}`)];
-  return [
-    `  subject    ${cert.subject}`,
-    `  issuer     ${cert.selfSigned ? `${cert.issuer} (self-signed)` : cert.issuer}`,
-    ...(names.length > 0 ? [`  names      ${names.join(', ')}`] : []),
-    `  notBefore  ${formatIsoSeconds(cert.notBefore)}`,
-    `  notAfter   ${formatIsoSeconds(cert.notAfter)}`,
-    `  sha256     ${cert.sha256Fingerprint}`,
-  ];
-}
-
-function keyLine(file: string, keyPem: string): string {
-  return `wrote ${file}: private key, ${describeKeyType(parsePrivateKey(keyPem, file))}, mode 0600`;
-}
-
-/** The validity of a new certificate: from a few minutes ago for `days` days, within the issuer's. */
-function validity(now: Date, days: number, issuer?: CertificateInfo, issuerOption?: string): { notBefore: Date; notAfter: Date } {
-  const notAfter = new Date(now.getTime() + days * DAY_MS);
-  if (issuer && notAfter.getTime() > issuer.notAfter.getTime()) {
-    const left = Math.floor((issuer.notAfter.getTime() - now.getTime()) / DAY_MS);
-    throw new PkiError(
-      `--days ${days} would end at ${formatIsoSeconds(notAfter)}, after the issuing CA ${describeCertificate(issuer)} of ${issuerOption} (notAfter ${formatIsoSeconds(issuer.notAfter)}); ` +
-        (left >= 1 ? `pass --days ${left} or less, or renew the CA first` : 'renew the CA first'),
-    );
-  }
-  return { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter };
-}
-
 async function runCa(o: PkiCaOptions, io: CliIo, now: Date): Promise<void> {
   const certFile = path.join(o.out, 'ca.crt');
   const keyFile = path.join(o.out, 'ca.key');
@@ -702,22 +575,6 @@ function renewalReason(o: PkiRenewOptions, old: CertificateInfo, ca: CaDirectory
   return o.force ? 'of --force' : undefined;
 }
 
-/** Writes each file beside its target and renames it into place, keys first (mode 0600). */
-async function replaceFiles(files: readonly OutputFile[]): Promise<void> {
-  const ordered = [...files].sort((a, b) => Number(b.secret) - Number(a.secret));
-  const temps = ordered.map((f) => `${f.file}.new-${process.pid}`);
-  try {
-    for (const [i, out] of ordered.entries()) {
-      await fs.writeFile(temps[i], out.text, { flag: 'wx', mode: out.secret ? 0o600 : 0o644 });
-    }
-    for (const [i, out] of ordered.entries()) await fs.rename(temps[i], out.file);
-  } catch (err) {
-    await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
-    const e = err as NodeJS.ErrnoException;
-    throw new PkiError(`${e.path ?? 'a file'} cannot be written (${e.code === 'EACCES' ? 'permission denied' : e.message}); nothing was replaced`);
-  }
-}
-
 async function runRenew(o: PkiRenewOptions, io: CliIo, now: Date): Promise<void> {
   const certFile = path.join(o.out, `${o.name}.crt`);
   const keyFile = path.join(o.out, `${o.name}.key`);
@@ -753,6 +610,14 @@ async function runRenew(o: PkiRenewOptions, io: CliIo, now: Date): Promise<void>
     throw new PkiError(`the CA ${describeCertificate(ca.cert)} of --ca-dir ${o.caDir} ends at ${formatIsoSeconds(ca.cert.notAfter)}, in less than a day; renew the CA first`);
   }
   const days = o.days ?? Math.min(lifetime, caDaysLeft);
+  if (days * DAY_MS <= o.renewBefore) {
+    throw new PkiError(
+      days < lifetime && o.days === undefined
+        ? `${certFile} is due (${reason}), but a new certificate could last only ${days} days, until the CA ${describeCertificate(ca.cert)} of --ca-dir ${o.caDir} ends, within --renew-before ${o.renewBeforeText}; ` +
+            `roll the CA over first: cert-rotation pki rollover --ca-dir ${o.caDir}`
+        : `a new ${describeCertificate(old)} would last ${days} days, within --renew-before ${o.renewBeforeText}, so it would be due again at once; pass --days with more days than --renew-before`,
+    );
+  }
   const { generateLeaf } = await import('../../pki/issue');
   const leaf = generateLeaf({
     commonName,
@@ -800,6 +665,9 @@ export async function runPki(options: PkiOptions, io: CliIo, clock: () => Date =
       case 'renew':
         await runRenew(options, io, clock());
         break;
+      case 'rollover':
+        await runRollover(options, io, clock());
+        break;
     }
     return ExitCode.OK;
   } catch (err) {
@@ -813,7 +681,7 @@ export async function runPki(options: PkiOptions, io: CliIo, clock: () => Date =
 
 export const pkiCommand: Command = defineCommand({
   name: 'pki',
-  summary: 'issue a root or intermediate CA, server and client certificates, CSRs; renew a certificate inside its window (RSA; keys mode 0600)',
+  summary: 'issue a root or intermediate CA, server and client certificates, CSRs; renew a certificate inside its window; roll a CA over (RSA; keys mode 0600)',
   help: PKI_HELP,
   parse: parsePkiArgs,
   execute: (options, io) => runPki(options, io),

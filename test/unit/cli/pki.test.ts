@@ -389,10 +389,10 @@ describe('usage', () => {
     for (const argv of [['pki', '--help'], ['pki', '-h'], ['help', 'pki']]) {
       const r = await runCli(...argv);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^Usage: cert-rotation pki <ca \| leaf \| csr \| renew> \[options\]/);
+      expect(r.stdout).toMatch(/^Usage: cert-rotation pki <ca \| leaf \| csr \| renew \| rollover> \[options\]/);
       expect(r.stdout).toMatch(/^ {2}leaf +a server or client certificate/m);
     }
-    for (const command of ['ca', 'leaf', 'csr', 'renew']) {
+    for (const command of ['ca', 'leaf', 'csr', 'renew', 'rollover']) {
       const r = await runCli('pki', command, '--out', 'ignored', '-h');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^Usage: cert-rotation pki ${command} `));

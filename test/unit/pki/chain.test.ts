@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   CertificateInfo,
+  extraRoots,
   generateCa,
   generateLeaf,
   isIssuedBy,
@@ -277,12 +278,36 @@ describe('chains and CA bundles', () => {
       });
     });
 
-    test('GIVEN two unrelated roots WHEN verified THEN the first is named as a root that is not last', () => {
-      expectInputError(() => verifyCaBundle([root, otherRoot], CA), {
+    // A CA rollover's overlap: the chain, then the other CA's root, trusted as well.
+    test.each([
+      ['root, another root', () => [root, otherRoot], () => [otherRoot]],
+      ['intermediate, root, another root', () => [int, root, otherRoot], () => [otherRoot]],
+      ['forge int2, int1, root, two other roots', () => [f.int2, f.int1, f.root, otherRoot, root], () => [otherRoot, root]],
+    ])('GIVEN %s WHEN verified THEN it passes and the roots after the chain are the extra ones', (_name, cas, extra) => {
+      expect(() => verifyCaBundle(cas(), CA)).not.toThrow();
+      expect(extraRoots(cas()).map((c) => c.sha256Fingerprint)).toEqual(extra().map((c) => c.sha256Fingerprint));
+    });
+
+    test('GIVEN a bundle of one chain WHEN its extra roots are asked THEN there are none', () => {
+      expect(extraRoots([int, root])).toEqual([]);
+      expect(extraRoots([root])).toEqual([]);
+    });
+
+    test('GIVEN an intermediate after the root of the chain WHEN verified THEN only other roots may follow it', () => {
+      expectInputError(() => verifyCaBundle([int, root, otherInt], CA), {
         file: CA,
         field: 'cacerts.pem',
-        problem: /certificate 1 \(CN=Main Root CA\) is a self-signed root but is followed by certificate 2 \(CN=Other Root CA\)/,
-        fix: /with the root last/,
+        problem: /certificate 3 \(CN=Other Intermediate CA\) comes after the root CN=Main Root CA \(certificate 2\) but is not a self-signed root; .*only other roots may follow it/,
+        fix: /move certificate 3 before the root it chains to, or remove it from cacerts\.pem/,
+      });
+    });
+
+    test('GIVEN a root listed twice, apart WHEN verified THEN the copy names the first', () => {
+      expectInputError(() => verifyCaBundle([int, root, otherRoot, root], CA), {
+        file: CA,
+        field: 'cacerts.pem',
+        problem: /certificate 4 is a copy of certificate 2 \(CN=Main Root CA\)/,
+        fix: /remove the duplicate certificate 4/,
       });
     });
 
@@ -297,6 +322,16 @@ describe('chains and CA bundles', () => {
   });
 
   describe('verifyLeafAgainstCa', () => {
+    test('GIVEN a leaf of the root that the bundle lists only after another chain WHEN verified THEN it says the bundle switched and tls.crt did not', () => {
+      expectInputError(() => verifyLeafAgainstCa([leafFromRoot], [otherRoot, root], CA), {
+        file: CA,
+        field: 'cacerts.pem',
+        problem: /issued by certificate 2 of cacerts\.pem \(CN=Main Root CA\), which cacerts\.pem lists only as another trusted root: cacerts\.pem starts with CN=Other Root CA, to which tls\.crt has not switched yet/,
+        fix: /re-issue the server certificate from the CA that cacerts\.pem starts with/,
+      });
+      expect(() => verifyLeafAgainstCa([leafFromRoot], [root, otherRoot], CA)).not.toThrow();
+    });
+
     test.each([
       ['chain ends at an intermediate in the bundle', () => [leaf, int], () => [int, root]],
       ['chain includes the root of the bundle', () => [leaf, int, root], () => [int, root]],
