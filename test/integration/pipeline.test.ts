@@ -115,6 +115,12 @@ describe('the pipeline kit, run job by job on the test bed', () => {
     fs.writeFileSync(path.join(caDir, 'ca.crt'), ca.intermediate.certPem);
     fs.writeFileSync(path.join(caDir, 'ca.key'), ca.intermediate.keyPem, { mode: 0o600 });
     fs.writeFileSync(path.join(caDir, 'cacerts.pem'), ca.intermediate.certPem + ca.root.certPem);
+    // The root with its key on the runner too: nightly's rollover step runs (neither CA is due).
+    const rootDir = path.join(pkiDir, 'root');
+    fs.mkdirSync(rootDir, { recursive: true });
+    fs.writeFileSync(path.join(rootDir, 'ca.crt'), ca.root.certPem);
+    fs.writeFileSync(path.join(rootDir, 'ca.key'), ca.root.keyPem, { mode: 0o600 });
+    fs.writeFileSync(path.join(rootDir, 'cacerts.pem'), ca.root.certPem);
     const now = new Date();
     files = writeRancherFiles(certsDir, ca, sc.hostname, { notBefore: addDays(now, -345), notAfter: addDays(now, 20) });
     sc.keysSeen.push(files.keyPem);
@@ -177,6 +183,10 @@ describe('the pipeline kit, run job by job on the test bed', () => {
     expect(new X509Certificate(renewed.chainPem).validTo).not.toBe(new X509Certificate(files.chainPem).validTo);
     expect(Date.parse(new X509Certificate(renewed.chainPem).validTo)).toBeGreaterThan(Date.now() + 300 * 86400_000);
     expect(r.stdout).not.toContain('cert-rotation: nothing to deploy');
+    // The rollover step ran on the runner's CA and found neither CA due.
+    expect(r.stdout).toMatch(/==> \[\d+\/\d+\] Roll the CA over inside its window \(one phase a night\): ok/);
+    expect(r.stdout).toMatch(/not due: CN=Pipeline .* Root CA of --ca-dir .*nothing written/);
+    expect(r.stdout).toMatch(/not due: CN=Pipeline .* Intermediate CA of --ca-dir .*its cacerts\.pem follows --issuer-dir's; nothing written/);
     expect(r.stdout).toMatch(/==> \[\d+\/\d+\] Plan, and deploy when something changed: ok/);
     expect(r.stdout).toMatch(/==> \[\d+\/\d+\] Check expiry: ok/);
     sc.expectServed(renewed);
