@@ -2,6 +2,7 @@
 // 1, 10, 100 and 500 downstream clusters, and its peak memory. Prints numbers, asserts nothing.
 //   app (compiled)  node bin/cdktf-app.js, which runs dist/main.js (cdktf.json's app)
 //   app (ts-node)   npx ts-node --transpile-only main.ts (compiling the TypeScript at every synth)
+//   fleet synth     `cert-rotation fleet synth`: the app of cdktf.json without the cdktf CLI
 //   cdktf synth     the CLI around the compiled app, as `npx cdktf synth` runs it
 // Usage: npx ts-node --transpile-only scripts/bench-synth.ts [--sizes 1,10,100,500] [--runs N] [--no-cli]
 import { spawnSync } from 'child_process';
@@ -63,13 +64,15 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const shapes: [string, string[]][] = [
   ['app (compiled)', [process.execPath, 'bin/cdktf-app.js']],
   ['app (ts-node)', ['npx', 'ts-node', '--transpile-only', 'main.ts']],
+  // What users run for a fast synth: the same app through `cert-rotation fleet synth` (no cdktf CLI).
+  ['fleet synth', [process.execPath, 'bin/cert-rotation.js', 'fleet', 'synth', '--out', path.join(work, 'fleet-out')]],
   ...(withCli ? [['cdktf synth', ['npx', 'cdktf', 'synth', '--output', path.join(work, 'cli-out')]] as [string, string[]]] : []),
 ];
 console.log(`synth of the Rancher stack, medians of ${runs} runs (${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}):`);
 for (const n of sizes) {
   const config = writeConfig(n);
   const cells = shapes.map(([label, cmd]) => {
-    const out = label === 'cdktf synth' ? path.join(work, 'cli-out') : path.join(work, 'out');
+    const out = label === 'cdktf synth' ? path.join(work, 'cli-out') : label === 'fleet synth' ? path.join(work, 'fleet-out') : path.join(work, 'out');
     const results = Array.from({ length: runs }, () => measure(cmd, config, out));
     return `${label} ${median(results.map((r) => r.seconds)).toFixed(2)} s (CPU ${median(results.map((r) => r.cpu)).toFixed(2)} s) ${median(results.map((r) => r.mb))} MB`;
   });

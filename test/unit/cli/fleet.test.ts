@@ -138,6 +138,62 @@ esac
     expect((await fleet('plan', '--detailed-exitcode')).code).toBe(2);
   });
 
+  // GIVEN a cdktf project whose app writes two stacks, WHEN `fleet synth` runs in it, THEN the app ran with
+  // the environment the cdktf CLI gives it (CDKTF_OUTDIR, CDKTF_CONTEXT_JSON) and the stacks are listed;
+  // an app that fails fails the command with its exit code and output.
+  test('synth: runs the app of cdktf.json into its output directory, without the cdktf CLI', async () => {
+    const project = path.join(dir, 'project');
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, 'app.js'), `
+      const fs = require('fs'); const path = require('path');
+      const out = process.env.CDKTF_OUTDIR;
+      if (process.env.FAKE_APP_FAIL) { console.error('config error: cert-rotation.yaml: rancher.hostname is missing'); process.exit(1); }
+      fs.writeFileSync(path.join(${JSON.stringify(dir)}, 'context.json'), process.env.CDKTF_CONTEXT_JSON);
+      const stacks = {};
+      for (const [name, clusters] of [['rancher', ['server']], ['rancher-group-a', ['a-1', 'a-2']]]) {
+        fs.mkdirSync(path.join(out, 'stacks', name), { recursive: true });
+        fs.writeFileSync(path.join(out, 'stacks', name, 'cdk.tf.json'), JSON.stringify({ '//': { 'cert-rotation': { clusters } } }));
+        stacks[name] = { name, workingDirectory: 'stacks/' + name, synthesizedStackPath: 'stacks/' + name + '/cdk.tf.json' };
+      }
+      fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify({ stacks }));
+      console.log('synthesized');
+    `);
+    fs.writeFileSync(path.join(project, 'cdktf.json'), JSON.stringify({ language: 'typescript', app: 'node app.js', output: 'synth-out', context: { answer: 42 } }));
+    const cwd = process.cwd();
+    const synth = async () => {
+      let stdout = '';
+      let stderr = '';
+      process.chdir(project);
+      try {
+        const code = await run(['fleet', 'synth'], { stdout: { write: (x: string) => (stdout += x) }, stderr: { write: (x: string) => (stderr += x) } });
+        return { code, stdout, stderr };
+      } finally {
+        process.chdir(cwd);
+      }
+    };
+    const r = await synth();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('synthesized\n');
+    expect(r.stderr).toMatch(/^\[fleet \d+\.\ds\] synthesized 2 stack\(s\) into \S+\/project\/synth-out, 3 cluster\(s\): rancher, rancher-group-a\n$/);
+    expect(fs.existsSync(path.join(project, 'synth-out', 'stacks', 'rancher-group-a', 'cdk.tf.json'))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'context.json'), 'utf8'))).toEqual({ answer: 42 });
+
+    process.env.FAKE_APP_FAIL = '1';
+    try {
+      const failed = await synth();
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/config error: cert-rotation\.yaml: rancher\.hostname is missing\n/);
+      expect(failed.stderr).toMatch(/the app \(node app\.js\) exited 1 after \S+s; nothing to deploy from \S+synth-out/);
+    } finally {
+      delete process.env.FAKE_APP_FAIL;
+    }
+
+    fs.rmSync(path.join(project, 'cdktf.json'));
+    const none = await synth();
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(/cdktf\.json does not exist: run it in the directory of your cdktf project/);
+  });
+
   test('usage errors: no action, bad parallelism, nothing synthesized', async () => {
     expect((await fleet()).code).toBe(3);
     const bad = await fleet('deploy', '--parallelism', '0');
