@@ -199,10 +199,10 @@ async function rollRoot(o: PkiRolloverOptions, io: CliIo, now: Date): Promise<vo
   const dir = o.caDir;
   const stateFile = path.join(dir, STATE_FILE);
   const state = await readState(stateFile);
-  const ca = await readCaDirectory(dir, '--ca-dir', now);
   const bundleFile = path.join(dir, 'cacerts.pem');
 
   if (state === undefined) {
+    const ca = await readCaDirectory(dir, '--ca-dir', now);
     const left = ca.cert.notAfter.getTime() - now.getTime();
     if (left > o.renewBefore && !o.force) {
       io.stdout.write(
@@ -240,12 +240,14 @@ async function rollRoot(o: PkiRolloverOptions, io: CliIo, now: Date): Promise<vo
   const since = new Date(state.since);
   const nextPhaseAt = new Date(since.getTime() + o.overlap);
   const phaseNo = state.phase === 'trust-both' ? 1 : 2;
-  const current = ca.cert.sha256Fingerprint;
+  // Only ca.crt here: a switch killed between its two renames leaves ca.key and ca.crt apart for a moment.
+  const head = await readCaHead(dir);
+  const current = head.sha256Fingerprint;
   if (state.phase === 'trust-both' && current !== state.old && current !== state.new) {
-    throw stateMismatch(stateFile, ca.cert, state);
+    throw stateMismatch(stateFile, head, state);
   }
   if (state.phase === 'switch' && current !== state.new) {
-    throw stateMismatch(stateFile, ca.cert, state);
+    throw stateMismatch(stateFile, head, state);
   }
   if (now.getTime() < nextPhaseAt.getTime() && !o.force) {
     io.stdout.write(
@@ -258,25 +260,26 @@ async function rollRoot(o: PkiRolloverOptions, io: CliIo, now: Date): Promise<vo
     // Phase 2. Each step can be repeated, so a run killed half-way finishes on the next one.
     const previousDir = path.join(dir, 'previous');
     const nextDir = path.join(dir, 'next');
-    let next: CaDirectory;
+    // next/ stays until rollover.json says switch; previous/ is written before ca.key and ca.crt are replaced.
+    const next = await readCaDirectory(nextDir, `${dir}/next (written by phase 1)`, now);
+    if (next.cert.sha256Fingerprint !== state.new) throw stateMismatch(stateFile, next.cert, state);
+    const kept = await readCaDirectory(previousDir, `${dir}/previous`, now).catch(() => undefined);
     let old: CaDirectory;
-    if (current === state.old) {
-      next = await readCaDirectory(nextDir, `${dir}/next (written by phase 1)`, now);
-      if (next.cert.sha256Fingerprint !== state.new) throw stateMismatch(stateFile, next.cert, state);
-      old = ca;
+    if (kept && kept.cert.sha256Fingerprint === state.old) {
+      old = kept;
+    } else {
+      old = await readCaDirectory(dir, '--ca-dir', now);
+      if (old.cert.sha256Fingerprint !== state.old) throw stateMismatch(stateFile, old.cert, state);
       await fs.mkdir(previousDir, { recursive: true });
       await replaceFiles([
         { file: path.join(previousDir, 'ca.key'), text: old.keyPem, secret: true },
         { file: path.join(previousDir, 'ca.crt'), text: old.certPem, secret: false },
       ]);
-      await replaceFiles([
-        { file: path.join(dir, 'ca.key'), text: next.keyPem, secret: true },
-        { file: path.join(dir, 'ca.crt'), text: next.certPem, secret: false },
-      ]);
-    } else {
-      next = ca;
-      old = await readCaDirectory(previousDir, `${dir}/previous (written by phase 2)`, now);
     }
+    await replaceFiles([
+      { file: path.join(dir, 'ca.key'), text: next.keyPem, secret: true },
+      { file: path.join(dir, 'ca.crt'), text: next.certPem, secret: false },
+    ]);
     await replaceFiles([
       { file: bundleFile, text: pemOf([next.cert, old.cert]), secret: false },
       { file: stateFile, text: stateText({ phase: 'switch', since: now.toISOString(), old: state.old, new: state.new }), secret: false },
@@ -296,6 +299,7 @@ async function rollRoot(o: PkiRolloverOptions, io: CliIo, now: Date): Promise<vo
   }
 
   // Phase 3.
+  const ca = await readCaDirectory(dir, '--ca-dir', now);
   const previousDir = path.join(dir, 'previous');
   await replaceFiles([{ file: bundleFile, text: ca.cert.pem, secret: false }]);
   await fs.rm(path.join(previousDir, 'ca.key'), { force: true });

@@ -173,6 +173,27 @@ describe('pki rollover of a root CA', () => {
     expect((await roll()).stdout).toMatch(/^not due: /);
   });
 
+  test('a switch killed between its renames (ca.key already new, ca.crt still old) finishes on the next run', async () => {
+    const root = path.join(dir, 'root-killed');
+    await ok('ca', '--out', root, '--cn', 'Killed Root', '--days', '30');
+    const roll = () => ok('rollover', '--ca-dir', root, '--renew-before', '60d', '--overlap', '0s', '--days', '3650');
+    await roll();
+    const oldCrt = fs.readFileSync(path.join(root, 'ca.crt'), 'utf8');
+    const oldKey = fs.readFileSync(path.join(root, 'ca.key'), 'utf8');
+    const newCrt = fs.readFileSync(path.join(root, 'next', 'ca.crt'), 'utf8');
+    const newKey = fs.readFileSync(path.join(root, 'next', 'ca.key'), 'utf8');
+    // What the kill leaves: previous/ written, the new key renamed into place, the certificate not yet.
+    fs.mkdirSync(path.join(root, 'previous'));
+    fs.writeFileSync(path.join(root, 'previous', 'ca.crt'), oldCrt);
+    fs.writeFileSync(path.join(root, 'previous', 'ca.key'), oldKey, { mode: 0o600 });
+    fs.writeFileSync(path.join(root, 'ca.key'), newKey, { mode: 0o600 });
+    expect((await roll()).stdout).toMatch(/^rollover 2 of 3 \(switch\)/);
+    expect(fs.readFileSync(path.join(root, 'ca.crt'), 'utf8')).toBe(newCrt);
+    expect(fs.readFileSync(path.join(root, 'ca.key'), 'utf8')).toBe(newKey);
+    expect(fs.readFileSync(path.join(root, 'previous', 'ca.key'), 'utf8')).toBe(oldKey);
+    expect(fps(path.join(root, 'cacerts.pem'))).toEqual([fp(cert(path.join(root, 'ca.crt'))), fp(cert(path.join(root, 'previous', 'ca.crt')))]);
+  });
+
   test('a new root that would be inside the window at once, a CA that expires before two overlaps, and a broken rollover.json are refused with the fix; nothing written', async () => {
     const root = path.join(dir, 'root-short');
     await ok('ca', '--out', root, '--cn', 'Short Root', '--days', '30');
