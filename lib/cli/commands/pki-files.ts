@@ -170,3 +170,19 @@ export async function replaceFiles(files: readonly OutputFile[]): Promise<void> 
     throw new PkiError(`${e.path ?? 'a file'} cannot be written (${e.code === 'EACCES' ? 'permission denied' : e.message}); nothing was replaced`);
   }
 }
+
+/** A subject attribute of `cert` (CN, O, …) as Node prints it, or undefined. */
+export function subjectField(cert: CertificateInfo, key: string): string | undefined {
+  return cert.x509.subject.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
+}
+
+/** The RSA key size a re-issued certificate keeps: the old one's, at least 2048 (2048 for a non-RSA key). */
+export function keptKeyBits(cert: CertificateInfo): number {
+  const modulus = cert.x509.publicKey.asymmetricKeyDetails?.modulusLength;
+  return cert.x509.publicKey.asymmetricKeyType === 'rsa' && modulus !== undefined && modulus >= 2048 ? modulus : 2048;
+}
+
+/** The lifetime in whole days (at least 1) that `pki` gave `cert`, without its backdating. */
+export function lifetimeDays(cert: CertificateInfo): number {
+  return Math.max(1, Math.round((cert.notAfter.getTime() - cert.notBefore.getTime() - BACKDATE_MS) / DAY_MS));
+}

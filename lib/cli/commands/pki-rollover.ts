@@ -26,11 +26,23 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { CertificateInfo, describeCertificate, parseCertificate } from '../../pki/certificate';
-import { extraRoots } from '../../pki/chain';
+import { extraRoots, isIssuedBy } from '../../pki/chain';
 import { CertificateInputError } from '../../pki/errors';
 import { DAY_MS, formatIsoSeconds, parseDuration } from '../../pki/validity';
 import { CliIo, parseCommandArgs, UsageError } from '../io';
-import { BACKDATE_MS, CaDirectory, describeWritten, keyLine, PkiError, readCaDirectory, readText, replaceFiles, validity } from './pki-files';
+import {
+  CaDirectory,
+  describeWritten,
+  keptKeyBits,
+  keyLine,
+  lifetimeDays,
+  PkiError,
+  readCaDirectory,
+  readText,
+  replaceFiles,
+  subjectField,
+  validity,
+} from './pki-files';
 
 export const ROLLOVER_HELP = `Usage: cert-rotation pki rollover --ca-dir DIR [options]
 
@@ -322,7 +334,7 @@ async function rollIntermediate(o: PkiRolloverOptions, io: CliIo, now: Date): Pr
   const bundleFile = path.join(dir, 'cacerts.pem');
   const certFile = path.join(dir, 'ca.crt');
   const cert = await readCaHead(dir);
-  const signedByIssuer = cert.x509.checkIssued(issuer.cert.x509) && verifies(cert, issuer.cert);
+  const signedByIssuer = isIssuedBy(cert, issuer.cert);
   const left = cert.notAfter.getTime() - now.getTime();
   const reason = !signedByIssuer
     ? `it was not issued by ${describeCertificate(issuer.cert)} of --issuer-dir ${issuerDir} (that CA was replaced)`
@@ -374,7 +386,7 @@ async function rollIntermediate(o: PkiRolloverOptions, io: CliIo, now: Date): Pr
     return;
   }
 
-  const lifetime = Math.max(1, Math.round((cert.notAfter.getTime() - cert.notBefore.getTime() - BACKDATE_MS) / DAY_MS));
+  const lifetime = lifetimeDays(cert);
   const issuerDaysLeft = Math.floor((issuer.cert.notAfter.getTime() - now.getTime()) / DAY_MS);
   const days = o.days ?? Math.min(lifetime, issuerDaysLeft);
   if (days * DAY_MS <= o.renewBefore) {
@@ -389,7 +401,7 @@ async function rollIntermediate(o: PkiRolloverOptions, io: CliIo, now: Date): Pr
   const { generateCa } = await import('../../pki/issue');
   const issued = generateCa({
     ...subjectOf(cert),
-    keyBits: rsaBits(cert),
+    keyBits: keptKeyBits(cert),
     ...validity(now, days, issuer.cert, `--issuer-dir ${issuerDir}`),
     issuer: { certPem: issuer.certPem, keyPem: issuer.keyPem },
   });
@@ -414,7 +426,7 @@ async function rollIntermediate(o: PkiRolloverOptions, io: CliIo, now: Date): Pr
 
 /** Phase 1's new root: the old one's subject, key size and lifetime, in DIR/next/. */
 async function issueRoot(o: PkiRolloverOptions, old: CaDirectory, nextDir: string, now: Date, io: CliIo): Promise<CaDirectory> {
-  const lifetime = Math.max(1, Math.round((old.cert.notAfter.getTime() - old.cert.notBefore.getTime() - BACKDATE_MS) / DAY_MS));
+  const lifetime = lifetimeDays(old.cert);
   const days = o.days ?? lifetime;
   if (days * DAY_MS <= o.renewBefore) {
     throw new PkiError(
@@ -423,7 +435,7 @@ async function issueRoot(o: PkiRolloverOptions, old: CaDirectory, nextDir: strin
     );
   }
   const { generateCa } = await import('../../pki/issue');
-  const issued = generateCa({ ...subjectOf(old.cert), keyBits: rsaBits(old.cert), ...validity(now, days) });
+  const issued = generateCa({ ...subjectOf(old.cert), keyBits: keptKeyBits(old.cert), ...validity(now, days) });
   await fs.mkdir(nextDir, { recursive: true });
   const keyFile = path.join(nextDir, 'ca.key');
   const certFile = path.join(nextDir, 'ca.crt');
@@ -465,21 +477,7 @@ function stateMismatch(file: string, cert: CertificateInfo, state: RolloverState
 }
 
 function subjectOf(cert: CertificateInfo): { commonName: string; organization?: string } {
-  const field = (key: string) => cert.x509.subject.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
-  return { commonName: field('CN') ?? 'cert-rotation Root CA', organization: field('O') };
-}
-
-function rsaBits(cert: CertificateInfo): number {
-  const modulus = cert.x509.publicKey.asymmetricKeyDetails?.modulusLength;
-  return cert.x509.publicKey.asymmetricKeyType === 'rsa' && modulus !== undefined && modulus >= 2048 ? modulus : 2048;
-}
-
-function verifies(child: CertificateInfo, parent: CertificateInfo): boolean {
-  try {
-    return child.x509.verify(parent.x509.publicKey);
-  } catch {
-    return false;
-  }
+  return { commonName: subjectField(cert, 'CN') ?? 'cert-rotation Root CA', organization: subjectField(cert, 'O') };
 }
 
 function pemOf(certs: readonly CertificateInfo[]): string {

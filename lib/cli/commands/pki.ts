@@ -10,21 +10,24 @@
 import { isIP } from 'net';
 import * as path from 'path';
 import { CertificateInfo, describeCertificate, parseCertificate, parseCertificates } from '../../pki/certificate';
+import { isIssuedBy } from '../../pki/chain';
 import { CertificateInputError } from '../../pki/errors';
 import type { IssuedCertificate, LeafUsage } from '../../pki/issue';
 import { DAY_MS, formatIsoSeconds, parseDuration } from '../../pki/validity';
 import { DEFAULTS } from '../../rules';
 import { CliIo, Command, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
 import {
-  BACKDATE_MS,
   CaDirectory,
   describeWritten,
+  keptKeyBits,
   keyLine,
+  lifetimeDays,
   PkiError,
   readCaDirectory,
   readText,
   refuseExisting,
   replaceFiles,
+  subjectField,
   validity,
   writeFiles,
 } from './pki-files';
@@ -565,7 +568,7 @@ const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
 /** Why the certificate is due (undefined: it is not), from the most to the least pressing. */
 function renewalReason(o: PkiRenewOptions, old: CertificateInfo, ca: CaDirectory, now: Date): string | undefined {
-  if (!(old.x509.checkIssued(ca.cert.x509) && old.x509.verify(ca.cert.x509.publicKey))) {
+  if (!isIssuedBy(old, ca.cert)) {
     return `it was not issued by ${describeCertificate(ca.cert)} of --ca-dir ${o.caDir}`;
   }
   if (old.notAfter.getTime() <= now.getTime()) return `it expired at ${formatIsoSeconds(old.notAfter)}`;
@@ -597,14 +600,12 @@ async function runRenew(o: PkiRenewOptions, io: CliIo, now: Date): Promise<void>
   const eku = old.x509.keyUsage ?? [];
   const client = eku.includes(CLIENT_AUTH);
   const usage: LeafUsage = client ? (eku.includes(SERVER_AUTH) ? 'both' : 'client') : 'server';
-  const field = (key: string) => old.x509.subject.split('\n').find((l) => l.startsWith(`${key}=`))?.slice(key.length + 1);
-  const commonName = field('CN') ?? old.dnsNames[0] ?? old.ipAddresses[0];
+  const commonName = subjectField(old, 'CN') ?? old.dnsNames[0] ?? old.ipAddresses[0];
   if (commonName === undefined) {
     throw new PkiError(`${certFile}: ${describeCertificate(old)} has no common name and no subjectAltName to keep; issue a new one with \`cert-rotation pki leaf\``);
   }
-  const modulus = old.x509.publicKey.asymmetricKeyDetails?.modulusLength;
-  const keyBits = old.x509.publicKey.asymmetricKeyType === 'rsa' && modulus !== undefined && modulus >= 2048 ? modulus : 2048;
-  const lifetime = Math.max(1, Math.round((old.notAfter.getTime() - old.notBefore.getTime() - BACKDATE_MS) / DAY_MS));
+  const keyBits = keptKeyBits(old);
+  const lifetime = lifetimeDays(old);
   const caDaysLeft = Math.floor((ca.cert.notAfter.getTime() - now.getTime()) / DAY_MS);
   if (o.days === undefined && caDaysLeft < 1) {
     throw new PkiError(`the CA ${describeCertificate(ca.cert)} of --ca-dir ${o.caDir} ends at ${formatIsoSeconds(ca.cert.notAfter)}, in less than a day; renew the CA first`);
@@ -621,7 +622,7 @@ async function runRenew(o: PkiRenewOptions, io: CliIo, now: Date): Promise<void>
   const { generateLeaf } = await import('../../pki/issue');
   const leaf = generateLeaf({
     commonName,
-    organization: field('O'),
+    organization: subjectField(old, 'O'),
     dnsNames: old.dnsNames,
     ipAddresses: old.ipAddresses,
     usage,
