@@ -20,7 +20,7 @@
 // Needs a test bed with Rancher (rancher-local) and two downstream clusters, e.g.
 //   scripts/testbed/testbed up --clusters 3 --nodes 0 --profile rancher-local,rke1,rke2
 // Usage: npx ts-node --transpile-only scripts/bench-fleet.ts [--sizes 10,100,500]
-//          [--shapes one,groups,per-cluster] [--group-size 25] [--parallelism 4] [--broken]
+//          [--shapes one,groups,per-cluster] [--group-size 25] [--parallelism 4] [--broken | --broken-only]
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -36,7 +36,8 @@ const sizes = opt('--sizes', '10,100,500').split(',').map(Number);
 const shapes = opt('--shapes', 'by-hand,one,groups,per-cluster').split(',');
 const groupSize = Number(opt('--group-size', '25'));
 const parallelism = opt('--parallelism', '4');
-const broken = args.includes('--broken');
+const brokenOnly = args.includes('--broken-only');
+const broken = brokenOnly || args.includes('--broken');
 
 if (!fs.existsSync(path.join(ROOT, 'dist', 'main.js'))) {
   process.stderr.write('bench-fleet: dist/main.js is missing; run npm run build first\n');
@@ -170,7 +171,7 @@ if (shapes.includes('by-hand') && (tls.ingress?.tls?.source !== 'secret' || tls.
 }
 for (const n of sizes) {
   for (const shape of shapes) {
-    for (const withBroken of broken ? [false, true] : [false]) {
+    for (const withBroken of brokenOnly ? [true] : broken ? [false, true] : [false]) {
       const dir = fs.mkdtempSync(path.join(work, `${shape}-${n}-`));
       const out = path.join(dir, 'cdktf.out');
       if (shape === 'by-hand') {

@@ -12,8 +12,9 @@ import {
   verifyCaBundle,
   verifyChain,
 } from '../../../lib/pki';
-import { openssl, opensslKey, pemBodyLines, removeDir, tempDir } from '../../support/pki';
-import { CliResult, runCli } from './support/run-cli';
+import { openssl, opensslKey, removeDir, tempDir } from '../../support/pki';
+import { pkiCli } from './support/pki-cli';
+import { runCli } from './support/run-cli';
 
 const DAY = 24 * 60 * 60 * 1000;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -22,21 +23,7 @@ const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 let dir: string;
 let root: string;
 let intermediate: string;
-/** Every run's output, to prove no key line is ever printed. */
-const outputs: CliResult[] = [];
-
-async function pki(...argv: string[]): Promise<CliResult> {
-  const r = await runCli('pki', ...argv);
-  outputs.push(r);
-  return r;
-}
-
-async function ok(...argv: string[]): Promise<CliResult> {
-  const r = await pki(...argv);
-  if (r.code !== 0) throw new Error(`pki ${argv.join(' ')} exited ${r.code}:\n${r.stderr}`);
-  expect(r.stderr).toBe('');
-  return r;
-}
+const { pki, ok, expectNoKeyPrinted } = pkiCli();
 
 const readCert = (file: string) => parseCertificate(fs.readFileSync(file), file, 'tls.crt');
 const readChain = (file: string) => parseCertificates(fs.readFileSync(file), file, 'tls.crt');
@@ -54,20 +41,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   // No private key written by any test may appear in anything the tool printed.
-  const keyFiles: string[] = [];
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.key')) keyFiles.push(p);
-    }
-  };
-  walk(dir);
-  expect(keyFiles.length).toBeGreaterThan(5);
-  const printed = outputs.map((o) => o.stdout + o.stderr).join('\n');
-  for (const line of keyFiles.flatMap((k) => pemBodyLines(fs.readFileSync(k, 'utf8')))) {
-    expect(printed).not.toContain(line);
-  }
+  expect(expectNoKeyPrinted(dir)).toBeGreaterThan(5);
   removeDir(dir);
 });
 
