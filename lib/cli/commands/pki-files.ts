@@ -73,6 +73,16 @@ export async function readCaDirectory(dir: string, option: string, now: Date): P
   }
 }
 
+/** Runs `f`, turning a certificate input error into a PkiError (exit 3 with its message). */
+export function pkiInput<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof CertificateInputError) throw new PkiError(err.message);
+    throw err;
+  }
+}
+
 /** Reads a text file; a missing file is undefined when `optional`, else a PkiError. */
 export async function readText(file: string, prefix: string, fix: string, optional: true): Promise<string | undefined>;
 export async function readText(file: string, prefix: string, fix: string): Promise<string>;

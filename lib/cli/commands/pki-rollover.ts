@@ -27,8 +27,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import { CertificateInfo, describeCertificate, parseCertificate } from '../../pki/certificate';
 import { extraRoots, isIssuedBy } from '../../pki/chain';
-import { CertificateInputError } from '../../pki/errors';
-import { DAY_MS, formatIsoSeconds, parseDuration } from '../../pki/validity';
+import { DAY_MS, formatIsoSeconds } from '../../pki/validity';
 import { CliIo, parseCommandArgs, UsageError } from '../io';
 import {
   CaDirectory,
@@ -37,12 +36,14 @@ import {
   keyLine,
   lifetimeDays,
   PkiError,
+  pkiInput,
   readCaDirectory,
   readText,
   replaceFiles,
   subjectField,
   validity,
 } from './pki-files';
+import { durationOption, wholeNumber } from './pki-args';
 
 export const ROLLOVER_HELP = `Usage: cert-rotation pki rollover --ca-dir DIR [options]
 
@@ -144,30 +145,17 @@ export function parseRolloverArgs(args: readonly string[]): PkiRolloverOptions {
   if (v['issuer-dir'] === '') {
     throw new UsageError('--issuer-dir is empty; pass the directory of the CA that issues the intermediate in --ca-dir');
   }
-  const duration = (option: string, text: string) => {
-    try {
-      return parseDuration(text, option);
-    } catch {
-      throw new UsageError(`${option} '${text}' is not a duration; write a number and a unit, e.g. 90d, 2w or 12h`);
-    }
-  };
   const renewBeforeText = v['renew-before'] ?? DEFAULT_RENEW_BEFORE;
   const overlapText = v.overlap ?? DEFAULT_OVERLAP;
-  const renewBefore = duration('--renew-before', renewBeforeText);
-  const overlap = duration('--overlap', overlapText);
+  const renewBefore = durationOption(renewBeforeText, '--renew-before', '90d');
+  const overlap = durationOption(overlapText, '--overlap', '90d');
   if (renewBefore < 2 * overlap) {
     throw new UsageError(
       `--renew-before ${renewBeforeText} is shorter than two --overlap ${overlapText}: a rollover that starts inside the window could not finish before the CA expires; ` +
         'pass a longer --renew-before or a shorter --overlap',
     );
   }
-  let days: number | undefined;
-  if (v.days !== undefined) {
-    days = /^\d+$/.test(v.days) ? Number(v.days) : NaN;
-    if (!(days >= 1 && days <= 36500)) {
-      throw new UsageError(`--days '${v.days}' is not a whole number from 1 to 36500; pass the new CA's validity in days, e.g. --days 3650`);
-    }
-  }
+  const days = v.days === undefined ? undefined : wholeNumber(v.days, '--days', 1, 36500, "new CA's validity in days", 3650);
   return { command: 'rollover', caDir, issuerDir: v['issuer-dir'], renewBefore, renewBeforeText, overlap, overlapText, days, force: v.force === true };
 }
 
@@ -347,9 +335,7 @@ async function rollIntermediate(o: PkiRolloverOptions, io: CliIo, now: Date): Pr
   const issuerRolling = await readState(path.join(issuerDir, STATE_FILE));
   if (signedByIssuer && issuerRolling?.phase === 'trust-both' && !o.force) {
     // Its issuer is replaced at the next phase; a new intermediate now would be signed by the old root.
-    const want = pemOf([cert, ...issuer.bundle]);
-    const changed = (await readText(bundleFile, '', '', true)) !== want;
-    if (changed) await replaceFiles([{ file: bundleFile, text: want, secret: false }]);
+    const changed = await followIssuer(bundleFile, cert, issuer);
     io.stdout.write(
       [
         `waiting: --issuer-dir ${issuerDir} is in phase 1 of 3 (trust-both) of its rollover; ${describeCertificate(cert)} of --ca-dir ${dir} is re-issued from the new root at the switch`,
@@ -363,16 +349,13 @@ async function rollIntermediate(o: PkiRolloverOptions, io: CliIo, now: Date): Pr
   }
 
   if (reason === undefined) {
-    const want = pemOf([cert, ...issuer.bundle]);
-    const have = await readText(bundleFile, '', '', true);
-    if (have === want) {
+    if (!(await followIssuer(bundleFile, cert, issuer))) {
       io.stdout.write(
         `not due: ${describeCertificate(cert)} of --ca-dir ${dir} expires at ${formatIsoSeconds(cert.notAfter)}, in ${Math.floor(left / DAY_MS)} days ` +
           `(--renew-before ${o.renewBeforeText}), and its cacerts.pem follows --issuer-dir's; nothing written\n`,
       );
       return;
     }
-    await replaceFiles([{ file: bundleFile, text: want, secret: false }]);
     const extra = extraRoots([cert, ...issuer.bundle]);
     io.stdout.write(
       [
@@ -422,6 +405,14 @@ async function rollIntermediate(o: PkiRolloverOptions, io: CliIo, now: Date): Pr
       '',
     ].join('\n'),
   );
+}
+
+/** Makes an intermediate's cacerts.pem the intermediate, then its issuer's bundle; true when that changed the file. */
+async function followIssuer(bundleFile: string, cert: CertificateInfo, issuer: CaDirectory): Promise<boolean> {
+  const want = pemOf([cert, ...issuer.bundle]);
+  if ((await readText(bundleFile, '', '', true)) === want) return false;
+  await replaceFiles([{ file: bundleFile, text: want, secret: false }]);
+  return true;
 }
 
 /** Phase 1's new root: the old one's subject, key size and lifetime, in DIR/next/. */
@@ -490,13 +481,4 @@ function shortName(cert: CertificateInfo): string {
 
 function formatHours(ms: number): string {
   return ms >= DAY_MS ? `${Math.floor(ms / DAY_MS)}d` : `${Math.max(0, Math.floor(ms / 3_600_000))}h`;
-}
-
-function pkiInput<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof CertificateInputError) throw new PkiError(err.message);
-    throw err;
-  }
 }

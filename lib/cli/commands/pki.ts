@@ -11,9 +11,8 @@ import { isIP } from 'net';
 import * as path from 'path';
 import { CertificateInfo, describeCertificate, parseCertificate, parseCertificates } from '../../pki/certificate';
 import { isIssuedBy } from '../../pki/chain';
-import { CertificateInputError } from '../../pki/errors';
 import type { IssuedCertificate, LeafUsage } from '../../pki/issue';
-import { DAY_MS, formatIsoSeconds, parseDuration } from '../../pki/validity';
+import { DAY_MS, formatIsoSeconds } from '../../pki/validity';
 import { DEFAULTS } from '../../rules';
 import { CliIo, Command, defineCommand, ExitCode, parseCommandArgs, UsageError } from '../io';
 import {
@@ -23,6 +22,7 @@ import {
   keyLine,
   lifetimeDays,
   PkiError,
+  pkiInput,
   readCaDirectory,
   readText,
   refuseExisting,
@@ -31,6 +31,7 @@ import {
   validity,
   writeFiles,
 } from './pki-files';
+import { durationOption, wholeNumber } from './pki-args';
 import { parseRolloverArgs, PkiRolloverOptions, ROLLOVER_HELP, runRollover } from './pki-rollover';
 
 const CA_HELP = `Usage: cert-rotation pki ca --out DIR [options]
@@ -320,12 +321,7 @@ function parseRenew(args: readonly string[]): PkiRenewOptions {
     throw new UsageError('no --out given; pass the directory that holds the certificate to renew (tls.crt and tls.key, or --name)');
   }
   const renewBeforeText = v['renew-before'] ?? DEFAULTS.renewBefore;
-  let renewBefore: number;
-  try {
-    renewBefore = parseDuration(renewBeforeText, '--renew-before');
-  } catch {
-    throw new UsageError(`--renew-before '${renewBeforeText}' is not a duration; write a number and a unit, e.g. 30d, 2w or 12h`);
-  }
+  const renewBefore = durationOption(renewBeforeText, '--renew-before', '30d');
   return {
     command: 'renew',
     caDir,
@@ -421,14 +417,6 @@ function optionalPath(value: string | undefined, option: string): string | undef
     throw new UsageError(`${option} is empty; pass a directory`);
   }
   return value;
-}
-
-function wholeNumber(value: string, option: string, min: number, max: number, unit: string): number {
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(n >= min && n <= max)) {
-    throw new UsageError(`${option} '${value}' is not a whole number from ${min} to ${max}; pass the ${unit}, e.g. ${option} ${min === 1 ? 365 : min}`);
-  }
-  return n;
 }
 
 function parseDays(value: string): number {
@@ -582,13 +570,7 @@ async function runRenew(o: PkiRenewOptions, io: CliIo, now: Date): Promise<void>
   const certFile = path.join(o.out, `${o.name}.crt`);
   const keyFile = path.join(o.out, `${o.name}.key`);
   const certPem = await readText(certFile, '--out ', `issue it first with \`cert-rotation pki leaf --ca-dir ${o.caDir} --out ${o.out}\``);
-  let old: CertificateInfo;
-  try {
-    old = parseCertificates(certPem, certFile, `${o.name}.crt`)[0]; // the leaf, then intermediates
-  } catch (err) {
-    if (err instanceof CertificateInputError) throw new PkiError(err.message);
-    throw err;
-  }
+  const old = pkiInput(() => parseCertificates(certPem, certFile, `${o.name}.crt`)[0]); // the leaf, then intermediates
   const ca = await readCaDirectory(o.caDir, '--ca-dir', now);
   const reason = renewalReason(o, old, ca, now);
   if (reason === undefined) {
